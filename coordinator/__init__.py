@@ -1,0 +1,1 @@
+"""The requester and network side: client SDK, pricing and scheduling, keeper."""

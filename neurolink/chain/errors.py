@@ -1,0 +1,40 @@
+"""Errors of chain access: unreachable RPC, reverted transactions with decoded custom errors."""
+
+from typing import Any
+
+from neurolink.errors import ExitCode, NeuroLinkError
+
+
+class ChainError(NeuroLinkError):
+    """Root of chain-access failures."""
+
+
+class RpcUnavailableError(ChainError):
+    """The JSON-RPC endpoint did not answer (after retries)."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class ArtifactNotFoundError(ChainError):
+    """A contract artifact is missing: run `neurolink build`."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class TransactionRevertedError(ChainError):
+    """A call or transaction reverted; `error_name` and `args` hold the decoded custom error."""
+
+    exit_code = ExitCode.REVERTED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_name: str | None = None,
+        args: dict[str, Any] | None = None,
+        data: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_name = error_name
+        self.error_args = args or {}
+        self.data = data

@@ -1,0 +1,1 @@
+"""The root `neurolink` command line and the helpers its command groups share."""

@@ -1,0 +1,68 @@
+"""Node and client configuration: a TOML file under NEUROLINK_HOME, overridden by NEUROLINK_* env."""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from neurolink.errors import ConfigError
+
+ENV_PREFIX = "NEUROLINK_"
+
+
+def default_home() -> Path:
+    """Where keystores, ledgers, the local content store and config live."""
+    return Path(os.environ.get("NEUROLINK_HOME", Path.home() / ".neurolink")).expanduser()
+
+
+class Settings(BaseModel):
+    """Everything a node or client reads from its environment; embedded defaults need no setup."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    home: Path = Field(default_factory=default_home)
+    rpc_url: str = "http://127.0.0.1:8545"
+    # "sqlite" is the embedded broker under `home`; otherwise redis://, amqp://, sqla+sqlite://.
+    broker_url: str = "sqlite"
+    result_backend: str = "sqlite"
+    # "local" is the embedded content store under `home`; otherwise a Kubo RPC URL.
+    content_url: str = "local"
+    confirmations: int = Field(default=0, ge=0, le=64)
+    log_json: bool = False
+
+    @property
+    def content_dir(self) -> Path:
+        return self.home / "content"
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.home / "keystore"
+
+    @property
+    def deployments_dir(self) -> Path:
+        return self.home / "deployments"
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from `path` (default $NEUROLINK_HOME/config.toml), env, then explicit overrides."""
+    home = Path(overrides["home"]) if "home" in overrides else default_home()
+    path = path or home / "config.toml"
+    values: dict[str, Any] = {"home": home}
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text()))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for name in Settings.model_fields:
+        env = os.environ.get(ENV_PREFIX + name.upper())
+        if env is not None and name != "home":
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"config {where}: {first['msg']}") from exc

@@ -1,0 +1,1 @@
+"""The provider node: daemon (watcher, policy, dispatcher, submitter, ledger) and GPU workers."""
