@@ -10,8 +10,8 @@ from neurolink.content.errors import ContentTooLargeError, IntegrityError, Unsup
 # Kubo's own files are a few levels deep; a deeper DAG is hostile (or broken) and would blow the stack.
 MAX_DEPTH: Final = 32
 
-BlockSource = Callable[[ContentId], bytes]
-"""Returns the block for a CID, already checked against it."""
+BlockSource = Callable[[list[ContentId]], Iterator[bytes]]
+"""Yields the blocks for CIDs in order, each already checked against its CID (possibly fetched ahead)."""
 
 
 def decode_root(cid: ContentId, block: bytes) -> FileNode | None:
@@ -49,8 +49,7 @@ class _Reader:
         start = self.total
         if node.data:
             yield self._emit(node.data)
-        for link in node.links:
-            block = self._fetch(link.cid)
+        for link, block in zip(node.links, self._fetch([link.cid for link in node.links]), strict=True):
             if link.cid.codec == RAW:
                 yield self._emit(block)
                 continue
@@ -66,7 +65,7 @@ class _Reader:
 
 def iter_file(cid: ContentId, fetch: BlockSource, *, max_size: int | None = None) -> Iterator[bytes]:
     """The file's bytes in order. Stops with ContentTooLargeError once `max_size` is passed."""
-    block = fetch(cid)
+    block = next(fetch([cid]))
     node = decode_root(cid, block)
     size = declared_size(block, node)
     if max_size is not None and size > max_size:

@@ -61,6 +61,8 @@ class KuboStore(ContentStore):
     the CID: a daemon that serves wrong data is caught at the first bad block.
     """
 
+    fetch_ahead = 8
+
     def __init__(
         self,
         url: str = "http://127.0.0.1:5001",
@@ -95,6 +97,7 @@ class KuboStore(ContentStore):
         return {"timeout": f"{self.timeout:g}s"}
 
     def close(self) -> None:
+        super().close()
         self._client.close()
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -1,10 +1,13 @@
 """The ContentStore interface: files in and out by CID, every block checked against its CID on read."""
 
 import io
+import itertools
 import os
 import uuid
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final, Self
@@ -25,10 +28,15 @@ class ContentStore(ABC):
     limit, CID parsing, hash verification of every block read, file assembly and digest lookup.
     """
 
+    # How many blocks a read keeps requested ahead of the one it is on: worth it when each
+    # block is a round trip (a daemon), not when it is a file read.
+    fetch_ahead: int = 1
+
     def __init__(self, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
         if max_size <= 0:
             raise ValueError(f"max_size must be positive, got {max_size}")
         self.max_size = max_size
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -56,7 +64,7 @@ class ContentStore(ABC):
     def iter_bytes(self, cid: str | ContentId, *, max_size: int | None = None) -> Iterator[bytes]:
         """The content of `cid` in pieces of at most one block, each verified before it is yielded."""
         limit = self.max_size if max_size is None else min(max_size, self.max_size)
-        return iter_file(parse_cid(cid), self._verified_block, max_size=limit)
+        return iter_file(parse_cid(cid), self._verified_blocks, max_size=limit)
 
     def get_bytes(self, cid: str | ContentId, max_size: int | None = None) -> bytes:
         """The content of `cid`; ContentTooLargeError past `max_size` (and always past the store's limit)."""
@@ -83,6 +91,27 @@ class ContentStore(ABC):
         parsed = parse_cid(cid)
         block = self._verified_block(parsed)
         return declared_size(block, decode_root(parsed, block))
+
+    def _verified_blocks(self, cids: list[ContentId]) -> Iterator[bytes]:
+        """The blocks of `cids` in order; up to `fetch_ahead` of them requested concurrently."""
+        if self.fetch_ahead <= 1 or len(cids) <= 1:
+            yield from map(self._verified_block, cids)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.fetch_ahead, thread_name_prefix=type(self).__name__)
+        pending: deque[Future[bytes]] = deque()
+        todo = iter(cids)
+        try:
+            for cid in itertools.islice(todo, self.fetch_ahead):
+                pending.append(self._pool.submit(self._verified_block, cid))
+            while pending:
+                block = pending.popleft().result()
+                for cid in itertools.islice(todo, 1):
+                    pending.append(self._pool.submit(self._verified_block, cid))
+                yield block
+        finally:
+            for future in pending:
+                future.cancel()
 
     def _verified_block(self, cid: ContentId) -> bytes:
         block = self._get_block(cid)
@@ -123,8 +152,10 @@ class ContentStore(ABC):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def close(self) -> None:  # noqa: B027 - a no-op unless the backend holds connections
-        """Release connections; the store is unusable afterwards."""
+    def close(self) -> None:
+        """Release threads and connections; the store is unusable afterwards."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
     def __enter__(self) -> Self:
         return self
