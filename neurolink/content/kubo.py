@@ -75,6 +75,10 @@ class KuboStore(ContentStore):
         super().__init__(max_size=max_size)
         import ipfshttpclient
 
+        # ipfshttpclient 0.7 passes urllib3 2's deprecated `strict` whenever it opens a pool, from
+        # any fetch thread; a scoped catch_warnings is not thread-safe, so this one message is
+        # silenced process-wide (it can come from nowhere else).
+        warnings.filterwarnings("ignore", "The 'strict' parameter is no longer needed", FutureWarning)
         self.url = url
         self.timeout = timeout
         self.retries = retries
@@ -107,10 +111,7 @@ class KuboStore(ContentStore):
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                with warnings.catch_warnings():
-                    # ipfshttpclient 0.7 passes urllib3's deprecated `strict` when it opens a pool.
-                    warnings.filterwarnings("ignore", "The 'strict' parameter", FutureWarning)
-                    return fn(*args, **kwargs)
+                return fn(*args, **kwargs)
             except ipfs_errors.ConnectionError as exc:
                 if attempt == self.retries:
                     # requests' message repeats the whole URL; its last clause is the reason.

@@ -93,7 +93,6 @@ def test_two_level_dag_of_a_large_file_agrees(kubo: KuboStore, local: LocalStore
     assert hashlib.sha256(fetched.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
 
 
-@pytest.mark.filterwarnings("ignore:The 'strict' parameter:FutureWarning")  # ipfshttpclient 0.7 + urllib3 2
 def test_three_level_dag_agrees_with_the_daemon(ipfs_api_url: str) -> None:
     # 16-byte chunks reach a third level (more than 174 * 174 leaves) with half a megabyte.
     data = pattern(MAX_LINKS * MAX_LINKS * 16 + 5 * 16 + 3)

@@ -202,3 +202,22 @@ def test_open_store_follows_settings(tmp_path: Path) -> None:
         assert kubo.max_size == 7
     with pytest.raises(ConfigError, match="content_url must be"):
         open_store(Settings(home=tmp_path, content_url="ipfs://nope"))
+
+
+def test_get_file_streams_without_holding_the_content(store: LocalStore, tmp_path: Path) -> None:
+    import tracemalloc
+
+    source = tmp_path / "in.bin"
+    with open(source, "wb") as out:
+        for i in range(128):
+            out.write(bytes([i]) * CHUNK_SIZE)
+    cid = store.put_file(source)
+    assert store.size(cid) == 128 * CHUNK_SIZE  # first CID parse loads multiformats' tables: not measured
+    tracemalloc.start()
+    try:
+        store.get_file(cid, tmp_path / "out.bin")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * CHUNK_SIZE, peak  # a block or two in flight, never the 32 MiB
+    assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
