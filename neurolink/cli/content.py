@@ -86,6 +86,8 @@ def get(
     as_json: bool = JsonOption,
 ) -> None:
     """Fetch CID, verify every block against it, and write it to --output."""
+    if not output.parent.is_dir():
+        raise typer.BadParameter(f"directory {output.parent} does not exist", param_hint="--output")
     with _store(content_url) as store:
         size = store.size(cid)
         with _progress(f"get {output.name}", size, as_json) as progress:

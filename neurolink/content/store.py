@@ -36,7 +36,12 @@ class ContentStore(ABC):
         if max_size <= 0:
             raise ValueError(f"max_size must be positive, got {max_size}")
         self.max_size = max_size
-        self._pool: ThreadPoolExecutor | None = None
+        # Threads start on first use; created here so concurrent readers share one pool.
+        self._pool = (
+            ThreadPoolExecutor(self.fetch_ahead, thread_name_prefix=type(self).__name__)
+            if self.fetch_ahead > 1
+            else None
+        )
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -94,20 +99,19 @@ class ContentStore(ABC):
 
     def _verified_blocks(self, cids: list[ContentId]) -> Iterator[bytes]:
         """The blocks of `cids` in order; up to `fetch_ahead` of them requested concurrently."""
-        if self.fetch_ahead <= 1 or len(cids) <= 1:
+        pool = self._pool
+        if pool is None or len(cids) <= 1:
             yield from map(self._verified_block, cids)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.fetch_ahead, thread_name_prefix=type(self).__name__)
         pending: deque[Future[bytes]] = deque()
         todo = iter(cids)
         try:
             for cid in itertools.islice(todo, self.fetch_ahead):
-                pending.append(self._pool.submit(self._verified_block, cid))
+                pending.append(pool.submit(self._verified_block, cid))
             while pending:
                 block = pending.popleft().result()
                 for cid in itertools.islice(todo, 1):
-                    pending.append(self._pool.submit(self._verified_block, cid))
+                    pending.append(pool.submit(self._verified_block, cid))
                 yield block
         finally:
             for future in pending:

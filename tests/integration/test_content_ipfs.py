@@ -151,7 +151,8 @@ def test_open_store_and_cli_against_the_daemon(ipfs_api_url: str, local: LocalSt
     data = pattern(2 * CHUNK_SIZE + 3, seed=b"cli")
     source = tmp_path / "job.bin"
     source.write_bytes(data)
-    with open_store(Settings(home=tmp_path, content_url=ipfs_api_url)) as store:
+    by_name = ipfs_api_url.replace("127.0.0.1", "localhost")  # a host name: a /dns/ multiaddr
+    with open_store(Settings(home=tmp_path, content_url=by_name)) as store:
         assert isinstance(store, KuboStore)
         assert store.put_file(source) == local.put_file(source)
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from neurolink.config import Settings
 from neurolink.content import (
     ContentNotFoundError,
     ContentTooLargeError,
+    ContentUnavailableError,
     IntegrityError,
     KuboStore,
     LocalStore,
@@ -22,6 +24,7 @@ from neurolink.content import (
 from neurolink.content.cid import DAG_PB, RAW, ContentId
 from neurolink.content.dagpb import Link, decode_file_node, encode_file_node
 from neurolink.content.importer import CHUNK_SIZE
+from neurolink.content.testing import jsipfs_daemon
 from neurolink.errors import ConfigError, ExitCode
 
 # CIDs js-ipfs 0.66 gave for these contents with cid-version=1, raw-leaves, size-262144
@@ -205,8 +208,6 @@ def test_open_store_follows_settings(tmp_path: Path) -> None:
 
 
 def test_get_file_streams_without_holding_the_content(store: LocalStore, tmp_path: Path) -> None:
-    import tracemalloc
-
     source = tmp_path / "in.bin"
     with open(source, "wb") as out:
         for i in range(128):
@@ -221,3 +222,9 @@ def test_get_file_streams_without_holding_the_content(store: LocalStore, tmp_pat
         tracemalloc.stop()
     assert peak < 4 * CHUNK_SIZE, peak  # a block or two in flight, never the 32 MiB
     assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
+
+
+def test_a_missing_test_daemon_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEUROLINK_JSIPFS", str(tmp_path / "no-such-jsipfs"))
+    with pytest.raises(ContentUnavailableError, match="run `make ipfs`"), jsipfs_daemon(tmp_path / "repo"):
+        pass
