@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FORGE := node_modules/.bin/forge
 FORGE_PROFILE ?= default
 
-.PHONY: demo test bootstrap build lint typecheck forge pytest clean
+.PHONY: demo test bootstrap build lint typecheck forge pytest clean ipfs
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 bootstrap: $(BIN)/.installed node_modules/.installed
+
+# js-ipfs, a real /api/v0 daemon for the content tests; its own npm project keeps the root `npm ci` fast.
+tools/ipfs/node_modules/.installed: tools/ipfs/package.json tools/ipfs/package-lock.json
+	npm ci --prefix tools/ipfs --no-audit --no-fund --loglevel=error
+	touch $@
+
+ipfs: tools/ipfs/node_modules/.installed
 
 build: bootstrap
 	$(BIN)/neurolink build
@@ -31,7 +38,7 @@ typecheck: bootstrap
 forge: build
 	FOUNDRY_PROFILE=$(FORGE_PROFILE) $(FORGE) test
 
-pytest: build
+pytest: build ipfs
 	$(BIN)/pytest
 
 test: lint typecheck forge pytest

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     result_backend: str = "sqlite"
     # "local" is the embedded content store under `home`; otherwise a Kubo RPC URL.
     content_url: str = "local"
+    # Largest object the content store accepts or hands back, in bytes (default 8 GiB).
+    content_max_size: int = Field(default=8 * 1024**3, gt=0)
     confirmations: int = Field(default=0, ge=0, le=64)
     log_json: bool = False
 
