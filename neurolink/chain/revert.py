@@ -64,9 +64,13 @@ def decode_revert(data: Any) -> tuple[str, dict[str, Any]]:
     entry = _error_table().get(selector)
     if entry is None:
         return "", {}
-    values = decode([_signature({"name": "", "inputs": [i]})[2:-1] for i in entry["inputs"]], body)
+    # "(type)" of a nameless one-input signature, minus the parentheses: "address", "(uint16,uint32)".
+    values = decode([_signature({"name": "", "inputs": [i]})[1:-1] for i in entry["inputs"]], body)
+    from eth_utils.address import to_checksum_address
+
     return entry["name"], {
-        i["name"] or f"arg{n}": v for n, (i, v) in enumerate(zip(entry["inputs"], values, strict=True))
+        i["name"] or f"arg{n}": to_checksum_address(v) if i["type"] == "address" else v
+        for n, (i, v) in enumerate(zip(entry["inputs"], values, strict=True))
     }
 
 

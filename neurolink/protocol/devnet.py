@@ -1,0 +1,34 @@
+"""Devnet chores around the protocol: fund, register and stake accounts; move the chain's clock."""
+
+from typing import TYPE_CHECKING
+
+from neurolink.protocol.params import Capabilities
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from neurolink.chain.tx import TxSender
+    from neurolink.protocol.deploy import Protocol
+
+UNLIMITED = 2**256 - 1
+
+
+def fund(protocol: "Protocol", funder: "TxSender", account: "TxSender", amount: int) -> None:
+    """Send `amount` tokens from `funder` and let the account's tokens be pulled by Staking and JobMarket."""
+    funder.transact(protocol.token.functions.transfer(account.address, amount))
+    account.transact(protocol.token.functions.approve(protocol.market.address, UNLIMITED))
+    account.transact(protocol.token.functions.approve(protocol.staking.address, UNLIMITED))
+
+
+def register_provider(
+    protocol: "Protocol", provider: "TxSender", capabilities: Capabilities, stake: int
+) -> None:
+    """Register `provider` with `capabilities` and stake `stake` tokens it already holds."""
+    provider.transact(protocol.staking.functions.register(capabilities.as_tuple()))
+    provider.transact(protocol.staking.functions.stake(stake))
+
+
+def advance_time(w3: "Web3", seconds: int) -> None:
+    """Move a devnet's clock forward and mine a block, so the next transaction sees the new time."""
+    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]

@@ -1,0 +1,107 @@
+"""JobParams as the JobMarket's ABI expects them, validated by the contract's own rules first."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurolink.protocol.errors import InvalidJobParamsError
+
+MAX_REPLICAS = 16
+UINT96_MAX = 2**96 - 1
+
+
+def _check_uint(name: str, value: int, bits: int) -> None:
+    if not 0 <= value < 2**bits:
+        raise InvalidJobParamsError(f"{name} must fit uint{bits} (0..{2**bits - 1}), got {value}")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider registers in Staking (`metadata_digest`: sha2-256 digest of its metadata CID)."""
+
+    gpu_count: int
+    vram_mb: int
+    tier: int
+    price_per_gpu_second: int
+    metadata_digest: bytes = bytes(32)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.gpu_count < 2**16:
+            raise InvalidJobParamsError(f"gpu_count must be in 1..65535, got {self.gpu_count}")
+        _check_uint("vram_mb", self.vram_mb, 32)
+        _check_uint("tier", self.tier, 8)
+        _check_uint("price_per_gpu_second", self.price_per_gpu_second, 96)
+        if len(self.metadata_digest) != 32:
+            raise InvalidJobParamsError("metadata_digest must be 32 bytes")
+
+    def as_tuple(self) -> tuple[int, int, int, int, bytes]:
+        return (self.gpu_count, self.vram_mb, self.tier, self.price_per_gpu_second, self.metadata_digest)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """Hardware a job needs per replica and its GPU-second budget."""
+
+    gpu_count: int = 1
+    vram_mb: int = 0
+    tier: int = 0
+    max_gpu_seconds: int = 0
+
+    def __post_init__(self) -> None:
+        _check_uint("gpu_count", self.gpu_count, 16)
+        _check_uint("vram_mb", self.vram_mb, 32)
+        _check_uint("tier", self.tier, 8)
+        _check_uint("max_gpu_seconds", self.max_gpu_seconds, 32)
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.gpu_count, self.vram_mb, self.tier, self.max_gpu_seconds)
+
+
+@dataclass(frozen=True)
+class JobParams:
+    """What `createJob` takes; windows are seconds chained from creation (claim, commit, reveal)."""
+
+    spec_digest: bytes
+    payment: int
+    replicas: int = 1
+    quorum: int = 0
+    collateral: int = 0
+    requirements: Requirements = field(default_factory=Requirements)
+    claim_window: int = 600
+    commit_window: int = 3_600
+    reveal_window: int = 600
+
+    def __post_init__(self) -> None:
+        if len(self.spec_digest) != 32 or self.spec_digest == bytes(32):
+            raise InvalidJobParamsError("spec_digest must be a non-zero 32-byte sha2-256 digest")
+        if not 0 < self.payment <= UINT96_MAX:
+            raise InvalidJobParamsError(f"payment must be in 1..2**96-1, got {self.payment}")
+        if not 0 <= self.collateral <= UINT96_MAX:
+            raise InvalidJobParamsError(f"collateral must be in 0..2**96-1, got {self.collateral}")
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise InvalidJobParamsError(f"replicas must be in 1..{MAX_REPLICAS}, got {self.replicas}")
+        for name in ("claim_window", "commit_window", "reveal_window"):
+            _check_uint(name, getattr(self, name), 32)
+        if self.quorum != 0 and not self.replicas // 2 < self.quorum <= self.replicas:
+            raise InvalidJobParamsError(
+                f"quorum must be a strict majority of {self.replicas} replicas "
+                f"({self.replicas // 2 + 1}..{self.replicas}) or 0, got {self.quorum}"
+            )
+
+    @property
+    def effective_quorum(self) -> int:
+        """The quorum the contract stores: floor(k/2)+1 when 0 was given."""
+        return self.quorum or self.replicas // 2 + 1
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ABI tuple for `createJob` / `createJobWithPermit`."""
+        return (
+            self.spec_digest,
+            self.payment,
+            self.replicas,
+            self.quorum,
+            self.collateral,
+            self.requirements.as_tuple(),
+            self.claim_window,
+            self.commit_window,
+            self.reveal_window,
+        )

@@ -1,0 +1,83 @@
+"""Typed reads of JobMarket state: getJob as a frozen dataclass with the contract's enums."""
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+from neurolink.protocol.params import Requirements
+
+if TYPE_CHECKING:
+    from web3.contract import Contract
+
+
+class JobStatus(IntEnum):
+    """IJobMarket.Status."""
+
+    NONE = 0
+    OPEN = 1
+    SETTLED = 2
+    FAILED = 3
+    CANCELLED = 4
+    EXPIRED = 5
+
+
+class JobPhase(IntEnum):
+    """IJobMarket.Phase: the stored status combined with the clock and the counters."""
+
+    NONE = 0
+    CLAIMING = 1
+    COMMITTING = 2
+    REVEALING = 3
+    SETTLEABLE = 4
+    SETTLED = 5
+    FAILED = 6
+    CANCELLED = 7
+    EXPIRED = 8
+
+
+@dataclass(frozen=True)
+class JobView:
+    """IJobMarket.Job as returned by getJob."""
+
+    requester: str
+    spec_digest: bytes
+    payment: int
+    collateral: int
+    replicas: int
+    quorum: int
+    status: JobStatus
+    claimed: int
+    committed: int
+    revealed: int
+    fee_bps: int
+    requirements: Requirements
+    claim_deadline: int
+    commit_deadline: int
+    reveal_deadline: int
+
+
+def read_job(market: "Contract", job_id: int) -> JobView:
+    """The job `job_id` (all zero with status NONE when it does not exist)."""
+    raw = market.functions.getJob(job_id).call()
+    return JobView(
+        requester=raw[0],
+        spec_digest=bytes(raw[1]),
+        payment=raw[2],
+        collateral=raw[3],
+        replicas=raw[4],
+        quorum=raw[5],
+        status=JobStatus(raw[6]),
+        claimed=raw[7],
+        committed=raw[8],
+        revealed=raw[9],
+        fee_bps=raw[10],
+        requirements=Requirements(*raw[11]),
+        claim_deadline=raw[12],
+        commit_deadline=raw[13],
+        reveal_deadline=raw[14],
+    )
+
+
+def read_phase(market: "Contract", job_id: int) -> JobPhase:
+    """Where the job stands now."""
+    return JobPhase(market.functions.phaseOf(job_id).call())

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test} from "./utils/Test.sol";
+import {Vm} from "./utils/Vm.sol";
+import {NeuroToken} from "../../contracts/NeuroToken.sol";
+import {Staking} from "../../contracts/Staking.sol";
+import {JobMarket} from "../../contracts/JobMarket.sol";
+import {IStaking} from "../../contracts/interfaces/IStaking.sol";
+import {IJobMarket} from "../../contracts/interfaces/IJobMarket.sol";
+
+/// @notice Drives the protocol with random but mostly valid actions by a few actors, and keeps the
+///         ghost ledger the invariants compare against (credits seen, tokens withdrawn).
+contract ProtocolHandler is Test {
+    NeuroToken internal immutable token;
+    Staking internal immutable staking;
+    JobMarket internal immutable market;
+    address internal immutable owner;
+
+    address[] public actors; // first two request, the rest provide; everyone may stake
+    uint256[] public jobIds;
+    mapping(uint256 jobId => mapping(address provider => bytes32 digest)) internal committedDigest;
+    mapping(address account => uint256) public ghostCredited;
+    mapping(address account => uint256) public ghostWithdrawn;
+    address public immutable treasury;
+    uint256 public calls;
+
+    constructor(NeuroToken token_, Staking staking_, JobMarket market_, address owner_, address treasury_) {
+        (token, staking, market, owner, treasury) = (token_, staking_, market_, owner_, treasury_);
+    }
+
+    /// @dev Registers the providers and stakes for them once the handler holds tokens; later calls are no-ops.
+    function init() external {
+        if (actors.length != 0) return;
+        for (uint256 i; i < 8; ++i) {
+            address a = address(uint160(0xA000 + i));
+            actors.push(a);
+            vm.startPrank(a);
+            token.approve(address(market), type(uint256).max);
+            token.approve(address(staking), type(uint256).max);
+            if (i >= 2) {
+                vm.stopPrank();
+                token.transfer(a, 500 ether);
+                vm.startPrank(a);
+                staking.stake(500 ether);
+                staking.register(
+                    IStaking.Capabilities({
+                        gpuCount: uint16(1 + i % 2), vramMb: 16_384, tier: 1, pricePerGpuSecond: 1, metadataDigest: 0
+                    })
+                );
+            }
+            vm.stopPrank();
+        }
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    function jobCount() external view returns (uint256) {
+        return jobIds.length;
+    }
+
+    /// @dev Records every rise of a claimable balance as a credit.
+    modifier tracked() {
+        uint256 n = actors.length;
+        uint256[] memory before = new uint256[](n + 1);
+        for (uint256 i; i < n; ++i) {
+            before[i] = market.claimable(actors[i]);
+        }
+        before[n] = market.claimable(treasury);
+        _;
+        for (uint256 i; i <= n; ++i) {
+            address a = i < n ? actors[i] : treasury;
+            uint256 nowClaimable = market.claimable(a);
+            if (nowClaimable > before[i]) ghostCredited[a] += nowClaimable - before[i];
+        }
+        ++calls;
+    }
+
+    function _actor(uint256 seed) internal view returns (address) {
+        return actors[seed % actors.length];
+    }
+
+    function _provider(uint256 seed) internal view returns (address) {
+        return actors[2 + seed % (actors.length - 2)];
+    }
+
+    /// @dev Mostly one of the four newest jobs, so lifecycles get completed.
+    function _jobId(uint256 seed) internal view returns (uint256) {
+        uint256 n = jobIds.length;
+        if (n == 0) return 0;
+        uint256 window = seed % 8 == 0 ? n : (n < 4 ? n : 4);
+        return jobIds[n - 1 - (seed >> 8) % window];
+    }
+
+    /// @dev A slot's provider, starting at a random slot and preferring one that still has to act
+    ///      (commit when `committing`, else reveal); a random provider when the job has no slots.
+    function _slotProvider(uint256 jobId, uint256 seed, bool committing) internal view returns (address) {
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        uint256 n = slots.length;
+        if (n == 0) return _provider(seed);
+        for (uint256 i; i < n; ++i) {
+            IJobMarket.SlotView memory slot = slots[(seed + i) % n];
+            if (committing ? !slot.committed : !slot.revealed) return slot.provider;
+        }
+        return slots[seed % n].provider;
+    }
+
+    /// @dev A provider that holds no slot of the job yet, if there is one.
+    function _newProvider(uint256 jobId, uint256 seed) internal view returns (address) {
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        uint256 m = actors.length - 2;
+        for (uint256 i; i < m; ++i) {
+            address candidate = _provider(seed + i);
+            bool taken;
+            for (uint256 s; s < slots.length; ++s) {
+                taken = taken || slots[s].provider == candidate;
+            }
+            if (!taken) return candidate;
+        }
+        return _provider(seed);
+    }
+
+    function createJob(uint256 actorSeed, uint8 k, uint96 payment, uint96 collateral, uint8 gpus) external tracked {
+        address requester = actors[actorSeed % 2];
+        k = uint8(bound(k, 1, 3));
+        IJobMarket.JobParams memory p = IJobMarket.JobParams({
+            specDigest: keccak256(abi.encode(jobIds.length)),
+            payment: bound(payment, 1, 1_000 ether),
+            replicas: k,
+            quorum: 0,
+            collateral: bound(collateral, 0, 50 ether),
+            requirements: IJobMarket.Requirements({
+                gpuCount: uint16(bound(gpus, 1, 2)), vramMb: 8_192, tier: 1, maxGpuSeconds: 60
+            }),
+            claimWindow: 10 minutes,
+            commitWindow: 10 minutes,
+            revealWindow: 10 minutes
+        });
+        token.transfer(requester, p.payment);
+        vm.prank(requester);
+        try market.createJob(p) returns (uint256 jobId) {
+            jobIds.push(jobId);
+        } catch {}
+    }
+
+    function cancel(uint256 jobSeed) external tracked {
+        uint256 jobId = _jobId(jobSeed);
+        vm.prank(market.getJob(jobId).requester);
+        try market.cancel(jobId) {} catch {}
+    }
+
+    function stake(uint256 actorSeed, uint96 amount) external tracked {
+        address a = _actor(actorSeed);
+        amount = uint96(bound(amount, 1, 200 ether));
+        token.transfer(a, amount);
+        vm.prank(a);
+        staking.stake(amount);
+    }
+
+    function requestUnstake(uint256 actorSeed, uint96 amount) external tracked {
+        address a = _actor(actorSeed);
+        uint256 free = staking.freeStakeOf(a);
+        if (free == 0) return;
+        vm.prank(a);
+        staking.requestUnstake(bound(amount, 1, free));
+    }
+
+    function withdrawStake(uint256 actorSeed) external tracked {
+        address a = _actor(actorSeed);
+        vm.prank(a);
+        try staking.withdrawStake() {} catch {}
+    }
+
+    function claim(uint256 jobSeed, uint256 actorSeed) external tracked {
+        uint256 jobId = _jobId(jobSeed);
+        vm.prank(actorSeed % 16 == 0 ? _provider(actorSeed) : _newProvider(jobId, actorSeed));
+        try market.claim(jobId) {} catch {}
+    }
+
+    function commit(uint256 jobSeed, uint256 actorSeed, uint8 wrongSeed) external tracked {
+        bool wrong = wrongSeed % 4 == 0;
+        uint256 jobId = _jobId(jobSeed);
+        address p = _slotProvider(jobId, actorSeed, true);
+        bytes32 digest = wrong ? bytes32(uint256(2)) : bytes32(uint256(1));
+        vm.prank(p);
+        try market.commit(jobId, keccak256(abi.encode(jobId, p, digest, bytes32(0)))) {
+            committedDigest[jobId][p] = digest;
+        } catch {}
+    }
+
+    function reveal(uint256 jobId_, uint256 actorSeed) external tracked {
+        uint256 jobId = _jobId(jobId_);
+        address p = _slotProvider(jobId, actorSeed, false);
+        bytes32 digest = committedDigest[jobId][p];
+        if (digest == bytes32(0)) digest = bytes32(uint256(1)); // single replica: no commit
+        vm.prank(p);
+        try market.reveal(jobId, digest, bytes32(0)) {} catch {}
+    }
+
+    function settle(uint256 jobSeed) external tracked {
+        try market.settle(_jobId(jobSeed)) {} catch {}
+    }
+
+    function finalJobs() external view returns (uint256 settled, uint256 failed) {
+        for (uint256 i; i < jobIds.length; ++i) {
+            IJobMarket.Status status = market.getJob(jobIds[i]).status;
+            if (status == IJobMarket.Status.Settled) ++settled;
+            if (status == IJobMarket.Status.Failed) ++failed;
+        }
+    }
+
+    function withdraw(uint256 actorSeed) external tracked {
+        address a = actorSeed % 9 == 8 ? treasury : _actor(actorSeed);
+        uint256 balance = token.balanceOf(a);
+        vm.prank(a);
+        try market.withdraw() {} catch {}
+        ghostWithdrawn[a] += token.balanceOf(a) - balance;
+    }
+
+    function warp(uint16 secondsAhead) external tracked {
+        vm.warp(block.timestamp + bound(secondsAhead, 1, 45 minutes));
+    }
+
+    function togglePause() external tracked {
+        vm.startPrank(owner);
+        if (market.paused()) market.unpause();
+        else market.pause();
+        vm.stopPrank();
+    }
+}
+
+contract JobMarketInvariantTest is Test {
+    NeuroToken internal token;
+    Staking internal staking;
+    JobMarket internal market;
+    ProtocolHandler internal handler;
+    address internal owner = address(0x0A11);
+    address internal treasury = address(0x7EA5);
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        token = new NeuroToken(1e30);
+        staking = new Staking(token, owner);
+        market = new JobMarket(token, staking, owner, treasury);
+        vm.prank(owner);
+        staking.setJobMarket(address(market));
+        handler = new ProtocolHandler(token, staking, market, owner, treasury);
+        token.transfer(address(handler), 1e30); // the handler hands out tokens as actors need them
+        handler.init();
+        targetContract(address(handler));
+    }
+
+    /// @dev Market balance == escrow of open jobs + everything claimable; Staking balance == all stakes.
+    function invariant_conservation() public view {
+        uint256 escrow;
+        for (uint256 i; i < handler.jobCount(); ++i) {
+            IJobMarket.Job memory job = market.getJob(handler.jobIds(i));
+            if (job.status == IJobMarket.Status.Open) escrow += job.payment;
+        }
+        uint256 owed = market.claimable(treasury);
+        uint256 stakes;
+        for (uint256 i; i < handler.actorCount(); ++i) {
+            address a = handler.actors(i);
+            owed += market.claimable(a);
+            IStaking.StakeInfo memory info = staking.stakeInfoOf(a);
+            stakes += uint256(info.staked) + info.unstaking;
+        }
+        assertEq(token.balanceOf(address(market)), escrow + owed, "market balance");
+        assertEq(token.balanceOf(address(staking)), stakes, "staking balance");
+    }
+
+    /// @dev Every provider's locked stake is exactly the collateral of the open-job slots it holds.
+    function invariant_lockedMatchesOpenSlots() public view {
+        uint256 n = handler.actorCount();
+        uint256[] memory expected = new uint256[](n);
+        for (uint256 j; j < handler.jobCount(); ++j) {
+            uint256 jobId = handler.jobIds(j);
+            IJobMarket.Job memory job = market.getJob(jobId);
+            if (job.status != IJobMarket.Status.Open) continue;
+            IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+            for (uint256 s; s < slots.length; ++s) {
+                for (uint256 i; i < n; ++i) {
+                    if (handler.actors(i) == slots[s].provider) expected[i] += job.collateral;
+                }
+            }
+        }
+        for (uint256 i; i < n; ++i) {
+            assertEq(staking.stakeInfoOf(handler.actors(i)).locked, expected[i], "locked");
+        }
+    }
+
+    /// @dev What anyone withdrew plus what it may still withdraw is exactly what it was credited.
+    function invariant_nothingWithdrawnTwice() public view {
+        for (uint256 i; i <= handler.actorCount(); ++i) {
+            address a = i < handler.actorCount() ? handler.actors(i) : treasury;
+            assertEq(handler.ghostWithdrawn(a) + market.claimable(a), handler.ghostCredited(a), "withdrawn + owed");
+        }
+    }
+
+    /// @dev Any open job past its final deadline settles when poked, even while paused.
+    function invariant_dueJobsSettleWhenPoked() public {
+        uint256 snapshot = vm.snapshotState();
+        for (uint256 i; i < handler.jobCount(); ++i) {
+            uint256 jobId = handler.jobIds(i);
+            IJobMarket.Job memory job = market.getJob(jobId);
+            if (job.status != IJobMarket.Status.Open || block.timestamp <= job.revealDeadline) continue;
+            market.settle(jobId);
+            assertTrue(market.getJob(jobId).status != IJobMarket.Status.Open, "still open after settle");
+        }
+        vm.revertToState(snapshot);
+    }
+}

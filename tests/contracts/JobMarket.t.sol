@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ProtocolBase} from "./ProtocolBase.sol";
+import {JobMarket} from "../../contracts/JobMarket.sol";
+import {IJobMarket} from "../../contracts/interfaces/IJobMarket.sol";
+import {IStaking} from "../../contracts/interfaces/IStaking.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+contract JobMarketTest is ProtocolBase {
+    bytes32 internal constant RIGHT = bytes32(uint256(0xA));
+    bytes32 internal constant WRONG = bytes32(uint256(0xB));
+
+    uint256 internal constant FEE = PAYMENT / 100; // default 100 bps
+
+    // ------------------------------------------------------------------------------ constructor
+
+    function test_constructor_revertsOnZeroAddresses() public {
+        vm.expectRevert(IJobMarket.JobMarketZeroAddress.selector);
+        new JobMarket(IERC20(address(0)), staking, owner, treasury);
+        vm.expectRevert(IJobMarket.JobMarketZeroAddress.selector);
+        new JobMarket(token, IStaking(address(0)), owner, treasury);
+        vm.expectRevert(IJobMarket.JobMarketZeroAddress.selector);
+        new JobMarket(token, staking, owner, address(0));
+    }
+
+    // -------------------------------------------------------------------------------- createJob
+
+    function test_createJob_escrowsPaymentAndStoresJob() public {
+        IJobMarket.JobParams memory p = _params(3, 0);
+        uint32 t = uint32(block.timestamp);
+        vm.expectEmit();
+        emit IJobMarket.JobCreated(
+            1,
+            requester,
+            p.specDigest,
+            PAYMENT,
+            3,
+            2,
+            COLLATERAL,
+            p.requirements,
+            t + WINDOW,
+            t + 2 * WINDOW,
+            t + 3 * WINDOW
+        );
+        vm.prank(requester);
+        uint256 jobId = market.createJob(p);
+        assertEq(jobId, 1, "first id");
+        assertEq(market.nextJobId(), 2, "next id");
+        assertEq(token.balanceOf(address(market)), PAYMENT, "escrow");
+        IJobMarket.Job memory job = _job(jobId);
+        assertEq(job.requester, requester, "requester");
+        assertEq(job.payment, PAYMENT, "payment");
+        assertEq(job.collateral, COLLATERAL, "collateral");
+        assertEq(job.replicas, 3, "k");
+        assertEq(job.quorum, 2, "default quorum");
+        assertEq(uint256(job.status), uint256(IJobMarket.Status.Open), "status");
+        assertEq(job.requirements.gpuCount, 1, "gpus");
+        assertEq(job.requirements.vramMb, 16_384, "vram");
+        assertEq(job.requirements.tier, 1, "tier");
+        assertEq(job.requirements.maxGpuSeconds, 3_600, "gpu seconds");
+        assertEq(job.feeBps, 100, "fee snapshot");
+        assertEq(job.specDigest, p.specDigest, "spec");
+        assertEq(job.revealDeadline, t + 3 * WINDOW, "reveal deadline");
+        assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Claiming), "phase");
+    }
+
+    function test_createJob_acceptsExplicitQuorum() public {
+        vm.prank(requester);
+        uint256 jobId = market.createJob(_params(5, 5));
+        assertEq(_job(jobId).quorum, 5, "quorum");
+    }
+
+    function test_createJob_revertsOnZeroSpecDigest() public {
+        IJobMarket.JobParams memory p = _params(1, 0);
+        p.specDigest = bytes32(0);
+        vm.expectRevert(IJobMarket.JobMarketZeroSpecDigest.selector);
+        vm.prank(requester);
+        market.createJob(p);
+    }
+
+    function test_createJob_revertsOnInvalidPayment() public {
+        IJobMarket.JobParams memory p = _params(1, 0);
+        p.payment = 0;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidPayment.selector, 0));
+        vm.prank(requester);
+        market.createJob(p);
+        p.payment = uint256(type(uint96).max) + 1;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidPayment.selector, p.payment));
+        vm.prank(requester);
+        market.createJob(p);
+    }
+
+    function test_createJob_revertsOnInvalidCollateral() public {
+        IJobMarket.JobParams memory p = _params(1, 0);
+        p.collateral = uint256(type(uint96).max) + 1;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidCollateral.selector, p.collateral));
+        vm.prank(requester);
+        market.createJob(p);
+    }
+
+    function test_createJob_revertsOnInvalidReplicas() public {
+        vm.startPrank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidReplicas.selector, 0));
+        market.createJob(_params(0, 0));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidReplicas.selector, 17));
+        market.createJob(_params(17, 0));
+        vm.stopPrank();
+    }
+
+    function test_createJob_revertsOnInvalidQuorum() public {
+        vm.startPrank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidQuorum.selector, 2, 4));
+        market.createJob(_params(4, 2));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidQuorum.selector, 4, 3));
+        market.createJob(_params(3, 4));
+        vm.stopPrank();
+    }
+
+    function test_createJob_revertsOnInvalidWindow() public {
+        IJobMarket.JobParams memory p = _params(1, 0);
+        p.commitWindow = 4 minutes;
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketInvalidWindow.selector, 4 minutes, 5 minutes, 7 days)
+        );
+        vm.prank(requester);
+        market.createJob(p);
+        p.commitWindow = WINDOW;
+        p.revealWindow = 7 days + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketInvalidWindow.selector, 7 days + 1, 5 minutes, 7 days)
+        );
+        vm.prank(requester);
+        market.createJob(p);
+    }
+
+    function test_createJob_revertsWhenPaused() public {
+        vm.prank(owner);
+        market.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(requester);
+        market.createJob(_params(1, 0));
+    }
+
+    function test_createJob_revertsWithoutAllowance() public {
+        vm.prank(requester);
+        token.approve(address(market), 0);
+        vm.expectRevert();
+        vm.prank(requester);
+        market.createJob(_params(1, 0));
+    }
+
+    // --------------------------------------------------------------------- createJobWithPermit
+
+    function _permitSig(uint256 key, uint256 value, uint256 deadline)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        address holder = vm.addr(key);
+        bytes32 typeHash =
+            keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+        bytes32 structHash =
+            keccak256(abi.encode(typeHash, holder, address(market), value, token.nonces(holder), deadline));
+        return vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
+    }
+
+    function test_createJobWithPermit_escrowsWithoutApproval() public {
+        uint256 key = 0xC0FFEE;
+        address holder = vm.addr(key);
+        token.transfer(holder, PAYMENT);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSig(key, PAYMENT, block.timestamp);
+        vm.prank(holder);
+        uint256 jobId = market.createJobWithPermit(_params(1, 0), block.timestamp, v, r, s);
+        assertEq(_job(jobId).requester, holder, "requester");
+        assertEq(token.balanceOf(holder), 0, "paid");
+        assertEq(token.balanceOf(address(market)), PAYMENT, "escrow");
+    }
+
+    function test_createJobWithPermit_survivesFrontRunPermit() public {
+        uint256 key = 0xC0FFEE;
+        address holder = vm.addr(key);
+        token.transfer(holder, PAYMENT);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSig(key, PAYMENT, block.timestamp);
+        token.permit(holder, address(market), PAYMENT, block.timestamp, v, r, s); // someone else submits it
+        vm.prank(holder);
+        market.createJobWithPermit(_params(1, 0), block.timestamp, v, r, s);
+        assertEq(token.balanceOf(address(market)), PAYMENT, "escrow");
+    }
+
+    function test_createJobWithPermit_revertsWithBadSignatureAndNoAllowance() public {
+        uint256 key = 0xC0FFEE;
+        address holder = vm.addr(key);
+        token.transfer(holder, PAYMENT);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSig(key, PAYMENT - 1, block.timestamp);
+        vm.expectRevert();
+        vm.prank(holder);
+        market.createJobWithPermit(_params(1, 0), block.timestamp, v, r, s);
+    }
+
+    // ----------------------------------------------------------------------------------- cancel
+
+    function test_cancel_refundsRequester() public {
+        uint256 jobId = _create(3);
+        vm.expectEmit();
+        emit IJobMarket.JobCancelled(jobId);
+        vm.prank(requester);
+        market.cancel(jobId);
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+        assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Cancelled), "phase");
+    }
+
+    function test_cancel_revertsForOthers() public {
+        uint256 jobId = _create(3);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketNotRequester.selector, jobId, providers[0]));
+        vm.prank(providers[0]);
+        market.cancel(jobId);
+    }
+
+    function test_cancel_revertsAfterClaim() public {
+        uint256 jobId = _create(3);
+        _claim(jobId, providers[0]);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimed.selector, jobId, 1));
+        vm.prank(requester);
+        market.cancel(jobId);
+    }
+
+    function test_cancel_revertsOnUnknownJob() public {
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketUnknownJob.selector, 42));
+        vm.prank(requester);
+        market.cancel(42);
+    }
+
+    function test_cancel_revertsTheSecondTime() public {
+        uint256 jobId = _create(3);
+        vm.startPrank(requester);
+        market.cancel(jobId);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketJobClosed.selector, jobId, IJobMarket.Status.Cancelled)
+        );
+        market.cancel(jobId);
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------------------------------ claim
+
+    function test_claim_locksCollateralAndTakesSlot() public {
+        uint256 jobId = _create(3);
+        vm.expectEmit();
+        emit IJobMarket.JobClaimed(jobId, providers[0], 0);
+        _claim(jobId, providers[0]);
+        _claim(jobId, providers[1]);
+        assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE - COLLATERAL, "locked");
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        assertEq(slots.length, 2, "slots");
+        assertEq(slots[1].provider, providers[1], "slot 1");
+        assertEq(_job(jobId).claimed, 2, "claimed");
+    }
+
+    function test_claim_revertsAfterClaimDeadline() public {
+        uint256 jobId = _create(3);
+        uint256 deadline = block.timestamp + WINDOW;
+        vm.warp(deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, deadline));
+        _claim(jobId, providers[0]);
+    }
+
+    function test_claim_revertsWhenFull() public {
+        uint256 jobId = _claimedJob(2);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketJobFull.selector, jobId));
+        _claim(jobId, providers[2]);
+    }
+
+    function test_claim_revertsOnSecondSlot() public {
+        uint256 jobId = _create(3);
+        _claim(jobId, providers[0]);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[0]));
+        _claim(jobId, providers[0]);
+    }
+
+    function test_claim_revertsOnSecondSlotBeyondTheFirst() public {
+        uint256 jobId = _create(4);
+        _claim(jobId, providers[0]);
+        _claim(jobId, providers[1]);
+        _claim(jobId, providers[2]);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[2]));
+        _claim(jobId, providers[2]);
+    }
+
+    function test_claim_revertsForRequester() public {
+        _fundProvider(requester, 100 ether);
+        uint256 jobId = _create(3);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRequesterCannotClaim.selector, jobId));
+        _claim(jobId, requester);
+    }
+
+    function test_claim_revertsWhenPaused() public {
+        uint256 jobId = _create(3);
+        vm.prank(owner);
+        market.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        _claim(jobId, providers[0]);
+    }
+
+    function test_claim_revertsForIneligibleProvider() public {
+        uint256 jobId = _create(3);
+        address stranger = address(0x5757);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingNotRegistered.selector, stranger));
+        _claim(jobId, stranger);
+
+        IJobMarket.JobParams memory p = _params(1, 0);
+        p.requirements.tier = 3;
+        vm.prank(requester);
+        uint256 bigJob = market.createJob(p);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, providers[0]));
+        _claim(bigJob, providers[0]);
+
+        p = _params(1, 0);
+        p.collateral = PROVIDER_STAKE + 1;
+        vm.prank(requester);
+        uint256 richJob = market.createJob(p);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IStaking.StakingInsufficientFreeStake.selector, providers[0], PROVIDER_STAKE, PROVIDER_STAKE + 1
+            )
+        );
+        _claim(richJob, providers[0]);
+    }
+
+    // ----------------------------------------------------------------------------------- commit
+
+    function test_commit_storesCommitment() public {
+        uint256 jobId = _claimedJob(3);
+        vm.expectEmit();
+        emit IJobMarket.ResultCommitted(jobId, providers[1]);
+        _commit(jobId, providers[1], RIGHT);
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        assertTrue(slots[1].committed && !slots[0].committed, "committed flags");
+        assertEq(slots[1].commitment, _commitment(jobId, providers[1], RIGHT), "commitment");
+        assertEq(_job(jobId).committed, 1, "count");
+        assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Committing), "phase");
+    }
+
+    function test_commit_revertsForSingleReplica() public {
+        uint256 jobId = _claimedJob(1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitNotRequired.selector, jobId));
+        _commit(jobId, providers[0], RIGHT);
+    }
+
+    function test_commit_revertsOnZeroCommitment() public {
+        uint256 jobId = _claimedJob(3);
+        vm.expectRevert(IJobMarket.JobMarketZeroHash.selector);
+        vm.prank(providers[0]);
+        market.commit(jobId, bytes32(0));
+    }
+
+    function test_commit_revertsAfterCommitDeadline() public {
+        uint256 jobId = _claimedJob(3);
+        uint256 deadline = _job(jobId).commitDeadline;
+        vm.warp(deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitClosed.selector, jobId, deadline));
+        _commit(jobId, providers[0], RIGHT);
+    }
+
+    function test_commit_revertsForUnassigned() public {
+        uint256 jobId = _claimedJob(3);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketNotAssigned.selector, jobId, providers[5]));
+        _commit(jobId, providers[5], RIGHT);
+    }
+
+    function test_commit_revertsTheSecondTime() public {
+        uint256 jobId = _claimedJob(3);
+        _commit(jobId, providers[0], RIGHT);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyCommitted.selector, jobId, providers[0]));
+        _commit(jobId, providers[0], WRONG);
+    }
+
+    function test_commit_continuesWhilePaused() public {
+        uint256 jobId = _claimedJob(3);
+        vm.prank(owner);
+        market.pause();
+        _commit(jobId, providers[0], RIGHT);
+        assertEq(_job(jobId).committed, 1, "committed while paused");
+    }
+
+    // ----------------------------------------------------------------------------------- reveal
+
+    function test_reveal_singleReplicaSettlesDirectly() public {
+        uint256 jobId = _claimedJob(1);
+        vm.expectEmit();
+        emit IJobMarket.ResultRevealed(jobId, providers[0], RIGHT);
+        vm.expectEmit();
+        emit IJobMarket.JobSettled(jobId, RIGHT, 1, PAYMENT - FEE, 0);
+        vm.prank(providers[0]);
+        market.reveal(jobId, RIGHT, bytes32(0));
+        assertEq(market.resultOf(jobId), RIGHT, "result");
+        assertEq(market.claimable(providers[0]), PAYMENT - FEE, "reward");
+        assertEq(market.claimable(treasury), FEE, "fee");
+        assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE, "collateral back");
+    }
+
+    function test_reveal_revertsBeforeAllCommitted() public {
+        uint256 jobId = _claimedJob(3);
+        _commit(jobId, providers[0], RIGHT);
+        _commit(jobId, providers[1], RIGHT);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRevealNotOpen.selector, jobId));
+        _reveal(jobId, providers[0], RIGHT);
+    }
+
+    function test_reveal_opensAfterCommitDeadline() public {
+        uint256 jobId = _claimedJob(3);
+        _commit(jobId, providers[0], RIGHT);
+        _commit(jobId, providers[1], RIGHT);
+        vm.warp(_job(jobId).commitDeadline + 1);
+        assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Revealing), "revealing");
+        _reveal(jobId, providers[0], RIGHT);
+        _reveal(jobId, providers[1], RIGHT); // the last possible reveal settles
+        assertEq(uint256(_job(jobId).status), uint256(IJobMarket.Status.Settled), "settled");
+        assertEq(staking.stakeOf(providers[2]), PROVIDER_STAKE - COLLATERAL, "silent slashed");
+        uint256 pool = PAYMENT - FEE + COLLATERAL;
+        assertEq(market.claimable(providers[0]), pool / 2, "winner share");
+    }
+
+    function test_reveal_opensWhenUnderfilledJobCommitted() public {
+        uint256 jobId = _create(3);
+        _claim(jobId, providers[0]);
+        _claim(jobId, providers[1]);
+        _commit(jobId, providers[0], RIGHT);
+        _commit(jobId, providers[1], RIGHT);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRevealNotOpen.selector, jobId));
+        _reveal(jobId, providers[0], RIGHT);
+        vm.warp(_job(jobId).claimDeadline + 1);
+        _reveal(jobId, providers[0], RIGHT);
+        _reveal(jobId, providers[1], RIGHT);
+        assertEq(market.resultOf(jobId), RIGHT, "settled with two of three slots");
+    }
+
+    function test_reveal_revertsOnMismatch() public {
+        uint256 jobId = _claimedJob(2);
+        _commit(jobId, providers[0], RIGHT);
+        _commit(jobId, providers[1], RIGHT);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitmentMismatch.selector, jobId, providers[0]));
+        _reveal(jobId, providers[0], WRONG);
+    }
+
+    function test_reveal_revertsOnCopiedCommitment() public {
+        uint256 jobId = _claimedJob(2);
+        _commit(jobId, providers[0], RIGHT);
+        // providers[1] copies providers[0]'s commitment: it is bound to providers[0]'s address.
+        bytes32 copied = _commitment(jobId, providers[0], RIGHT);
+        vm.prank(providers[1]);
+        market.commit(jobId, copied);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitmentMismatch.selector, jobId, providers[1]));
+        vm.prank(providers[1]);
+        market.reveal(jobId, RIGHT, _salt(providers[0]));
+    }
+
+    function test_reveal_revertsWhenNotCommitted() public {
+        uint256 jobId = _claimedJob(3);
+        _commit(jobId, providers[0], RIGHT);
+        vm.warp(_job(jobId).commitDeadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketNotCommitted.selector, jobId, providers[1]));
+        _reveal(jobId, providers[1], RIGHT);
+    }
+
+    function test_reveal_revertsTheSecondTime() public {
+        uint256 jobId = _claimedJob(3);
+        _commit(jobId, providers[0], RIGHT);
+        _commit(jobId, providers[1], RIGHT);
+        _commit(jobId, providers[2], RIGHT);
+        _reveal(jobId, providers[0], RIGHT);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyRevealed.selector, jobId, providers[0]));
+        _reveal(jobId, providers[0], RIGHT);
+    }
+
+    function test_reveal_revertsOnZeroDigest() public {
+        uint256 jobId = _claimedJob(1);
+        vm.expectRevert(IJobMarket.JobMarketZeroHash.selector);
+        vm.prank(providers[0]);
+        market.reveal(jobId, bytes32(0), bytes32(0));
+    }
+
+    function test_reveal_revertsAfterRevealDeadline() public {
+        uint256 jobId = _claimedJob(1);
+        uint256 deadline = _job(jobId).revealDeadline;
+        vm.warp(deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRevealClosed.selector, jobId, deadline));
+        _reveal(jobId, providers[0], RIGHT);
+    }
+
+    function test_reveal_revertsForUnassigned() public {
+        uint256 jobId = _claimedJob(1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketNotAssigned.selector, jobId, providers[3]));
+        _reveal(jobId, providers[3], RIGHT);
+    }
+
+    // ----------------------------------------------------------------------------------- settle
+
+    function _runK3(bytes32 d0, bytes32 d1, bool thirdReveals) internal returns (uint256 jobId) {
+        jobId = _claimedJob(3);
+        _commit(jobId, providers[0], d0);
+        _commit(jobId, providers[1], d1);
+        _commit(jobId, providers[2], RIGHT);
+        _reveal(jobId, providers[0], d0);
+        _reveal(jobId, providers[1], d1);
+        if (thirdReveals) _reveal(jobId, providers[2], RIGHT);
+    }
+
+    function test_settle_failsWithoutQuorumAndSlashesOnlySilent() public {
+        uint256 jobId = _claimedJob(4); // quorum 3
+        for (uint256 i; i < 4; ++i) {
+            _commit(jobId, providers[i], i == 3 ? WRONG : RIGHT);
+        }
+        _reveal(jobId, providers[0], RIGHT);
+        _reveal(jobId, providers[1], RIGHT);
+        _reveal(jobId, providers[3], WRONG);
+        // providers[2] stays silent; after the reveal deadline anyone settles.
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketNotSettleable.selector, jobId, IJobMarket.Phase.Revealing)
+        );
+        market.settle(jobId);
+        vm.warp(_job(jobId).revealDeadline + 1);
+        market.settle(jobId);
+        // Only two reveals agree but quorum is 3: no quorum, refund, silent slashed to the treasury.
+        assertEq(uint256(_job(jobId).status), uint256(IJobMarket.Status.Failed), "failed");
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+        assertEq(market.claimable(treasury), COLLATERAL, "silent collateral");
+        assertEq(staking.freeStakeOf(providers[3]), PROVIDER_STAKE, "revealers keep collateral");
+        assertEq(staking.stakeOf(providers[2]), PROVIDER_STAKE - COLLATERAL, "silent slashed");
+    }
+
+    function test_settle_honestWrongSilent() public {
+        uint256 jobId = _claimedJob(3);
+        _commit(jobId, providers[0], RIGHT);
+        _commit(jobId, providers[1], WRONG);
+        _commit(jobId, providers[2], RIGHT);
+        _reveal(jobId, providers[0], RIGHT);
+        _reveal(jobId, providers[1], WRONG);
+        _reveal(jobId, providers[2], RIGHT); // completes the round: settles
+        uint256 pool = PAYMENT - FEE + COLLATERAL;
+        assertEq(market.claimable(providers[0]), pool / 2, "winner 0");
+        assertEq(market.claimable(providers[2]), pool / 2, "winner 2");
+        assertEq(market.claimable(providers[1]), 0, "loser");
+        assertEq(market.claimable(treasury), FEE + pool % 2, "fee and dust");
+        assertEq(staking.stakeOf(providers[1]), PROVIDER_STAKE - COLLATERAL, "wrong slashed");
+        assertEq(market.resultOf(jobId), RIGHT, "result");
+        assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Settled), "phase");
+    }
+
+    function test_settle_expiresUnclaimedJob() public {
+        uint256 jobId = _create(3);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketNotSettleable.selector, jobId, IJobMarket.Phase.Claiming)
+        );
+        market.settle(jobId);
+        vm.warp(_job(jobId).claimDeadline + 1);
+        vm.expectEmit();
+        emit IJobMarket.JobExpired(jobId);
+        market.settle(jobId);
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+        assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Expired), "phase");
+    }
+
+    function test_settle_failsUnderClaimedJobWithoutSlashing() public {
+        uint256 jobId = _create(3);
+        _claim(jobId, providers[0]);
+        vm.warp(_job(jobId).claimDeadline + 1);
+        assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Settleable), "phase");
+        vm.expectEmit();
+        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.UnderClaimed, 0);
+        market.settle(jobId);
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+        assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE, "collateral back");
+    }
+
+    function test_reveal_underClaimedJobFailsWithoutSlashing() public {
+        uint256 jobId = _create(5); // quorum 3, only two claims
+        _claim(jobId, providers[0]);
+        _claim(jobId, providers[1]);
+        _commit(jobId, providers[0], RIGHT);
+        vm.warp(_job(jobId).commitDeadline + 1);
+        vm.expectEmit();
+        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.UnderClaimed, 0);
+        _reveal(jobId, providers[0], RIGHT); // the last possible reveal concludes the job
+        assertEq(staking.freeStakeOf(providers[1]), PROVIDER_STAKE, "silent slot of a hopeless job kept");
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+    }
+
+    function test_settle_failsWhenNobodyCommits() public {
+        uint256 jobId = _claimedJob(3);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketNotSettleable.selector, jobId, IJobMarket.Phase.Committing)
+        );
+        market.settle(jobId);
+        vm.warp(_job(jobId).commitDeadline + 1); // nothing can be revealed: settleable at once
+        vm.expectEmit();
+        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.NoQuorum, 3 * COLLATERAL);
+        market.settle(jobId);
+        assertEq(market.claimable(treasury), 3 * COLLATERAL, "all slashed");
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+    }
+
+    function test_settle_revertsOnSettledJob() public {
+        uint256 jobId = _runK3(RIGHT, RIGHT, true);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketJobClosed.selector, jobId, IJobMarket.Status.Settled)
+        );
+        market.settle(jobId);
+    }
+
+    function test_settle_revertsOnUnknownJob() public {
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketUnknownJob.selector, 7));
+        market.settle(7);
+    }
+
+    function test_settle_singleReplicaSilentIsSlashed() public {
+        uint256 jobId = _claimedJob(1);
+        vm.warp(_job(jobId).revealDeadline + 1);
+        market.settle(jobId);
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+        assertEq(staking.stakeOf(providers[0]), PROVIDER_STAKE - COLLATERAL, "slashed");
+    }
+
+    function test_settle_worksWhilePaused() public {
+        uint256 jobId = _claimedJob(3);
+        vm.prank(owner);
+        market.pause();
+        vm.warp(_job(jobId).revealDeadline + 1);
+        market.settle(jobId);
+        vm.prank(requester);
+        market.withdraw();
+        assertEq(token.balanceOf(requester), 1_000_000 ether, "refund withdrawn while paused");
+    }
+
+    // --------------------------------------------------------------------------------- withdraw
+
+    function test_withdraw_paysClaimable() public {
+        _runK3(RIGHT, RIGHT, true);
+        uint256 before = token.balanceOf(providers[0]);
+        uint256 amount = market.claimable(providers[0]);
+        assertEq(amount, (PAYMENT - FEE) / 3, "share");
+        vm.expectEmit();
+        emit IJobMarket.Withdrawn(providers[0], amount);
+        vm.prank(providers[0]);
+        market.withdraw();
+        assertEq(token.balanceOf(providers[0]), before + amount, "paid");
+        assertEq(market.claimable(providers[0]), 0, "cleared");
+    }
+
+    function test_withdraw_revertsWhenNothingToWithdraw() public {
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketNothingToWithdraw.selector, providers[0]));
+        vm.prank(providers[0]);
+        market.withdraw();
+    }
+
+    function test_withdraw_revertsTheSecondTime() public {
+        _runK3(RIGHT, RIGHT, true);
+        vm.startPrank(providers[1]);
+        market.withdraw();
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketNothingToWithdraw.selector, providers[1]));
+        market.withdraw();
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------------------------------ owner
+
+    function test_pause_revertsForNonOwner() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, requester));
+        vm.prank(requester);
+        market.pause();
+    }
+
+    function test_unpause_reopensJobs() public {
+        vm.startPrank(owner);
+        market.pause();
+        market.unpause();
+        vm.stopPrank();
+        assertEq(_create(1), 1, "created after unpause");
+    }
+
+    function test_unpause_revertsForNonOwner() public {
+        vm.prank(owner);
+        market.pause();
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, requester));
+        vm.prank(requester);
+        market.unpause();
+    }
+
+    function test_setFeeBps_appliesToNewJobsOnly() public {
+        uint256 oldJob = _claimedJob(1);
+        vm.expectEmit();
+        emit IJobMarket.FeeUpdated(100, 1_000);
+        vm.prank(owner);
+        market.setFeeBps(1_000);
+        assertEq(_job(_create(1)).feeBps, 1_000, "new job");
+        assertEq(_job(oldJob).feeBps, 100, "old job keeps its fee");
+    }
+
+    function test_setFeeBps_revertsAboveBound() public {
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketParameterOutOfBounds.selector, 1_001, 0, 1_000));
+        vm.prank(owner);
+        market.setFeeBps(1_001);
+    }
+
+    function test_setFeeBps_revertsForNonOwner() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, requester));
+        vm.prank(requester);
+        market.setFeeBps(1);
+    }
+
+    function test_setWindowBounds_updatesWithinBounds() public {
+        vm.expectEmit();
+        emit IJobMarket.WindowBoundsUpdated(1 minutes, 30 days);
+        vm.prank(owner);
+        market.setWindowBounds(1 minutes, 30 days);
+        assertEq(market.minWindow(), 1 minutes, "min");
+        assertEq(market.maxWindow(), 30 days, "max");
+    }
+
+    function test_setWindowBounds_revertsOutOfBounds() public {
+        vm.startPrank(owner);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketParameterOutOfBounds.selector, 59, 1 minutes, 1 hours)
+        );
+        market.setWindowBounds(59, 1 hours);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketParameterOutOfBounds.selector, 2 hours, 1 minutes, 1 hours)
+        );
+        market.setWindowBounds(2 hours, 1 hours);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketParameterOutOfBounds.selector, 30 days + 1, 1 hours, 30 days)
+        );
+        market.setWindowBounds(1 hours, 30 days + 1);
+        vm.stopPrank();
+    }
+
+    function test_setTreasury_redirectsFees() public {
+        address newTreasury = address(0x7EA6);
+        vm.expectEmit();
+        emit IJobMarket.TreasuryUpdated(treasury, newTreasury);
+        vm.prank(owner);
+        market.setTreasury(newTreasury);
+        uint256 jobId = _claimedJob(1);
+        _reveal(jobId, providers[0], RIGHT);
+        assertEq(market.claimable(newTreasury), FEE, "fee to new treasury");
+    }
+
+    function test_setTreasury_revertsOnZero() public {
+        vm.expectRevert(IJobMarket.JobMarketZeroAddress.selector);
+        vm.prank(owner);
+        market.setTreasury(address(0));
+    }
+
+    // ------------------------------------------------------------------------------------ views
+
+    function test_getSlots_showsDigestsAfterReveal() public {
+        uint256 jobId = _runK3(RIGHT, WRONG, true);
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        assertEq(slots.length, 3, "slots");
+        assertTrue(slots[1].revealed && slots[1].committed, "flags");
+        assertEq(slots[1].digest, WRONG, "digest");
+        assertEq(slots[1].commitment, bytes32(0), "commitment replaced by digest");
+    }
+
+    function test_getSlots_singleReplicaHasNoCommitment() public {
+        uint256 jobId = _claimedJob(1);
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        assertTrue(!slots[0].committed && !slots[0].revealed, "nothing yet");
+        _reveal(jobId, providers[0], RIGHT);
+        slots = market.getSlots(jobId);
+        assertTrue(slots[0].committed && slots[0].revealed, "revealed counts as committed");
+        assertEq(slots[0].commitment, bytes32(0), "no commitment");
+        assertEq(slots[0].digest, RIGHT, "digest");
+        assertEq(slots[0].provider, providers[0], "provider");
+    }
+
+    function test_resultOf_isZeroUntilSettled() public {
+        uint256 jobId = _claimedJob(3);
+        assertEq(market.resultOf(jobId), bytes32(0), "no result yet");
+    }
+
+    function test_phaseOf_unknownJobIsNone() public view {
+        assertEq(uint256(market.phaseOf(99)), uint256(IJobMarket.Phase.None), "none");
+    }
+}

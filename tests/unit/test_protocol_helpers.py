@@ -1,0 +1,90 @@
+"""neurolink.protocol without a chain: commitments, JobParams, the settlement mirror, incentives."""
+
+import hashlib
+
+import pytest
+
+from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.errors import InvalidDigestError, InvalidJobParamsError
+from neurolink.protocol.incentives import Scenario, Strategy, expected_payoff, nash_margin
+from neurolink.protocol.params import Capabilities, JobParams, Requirements
+from neurolink.protocol.settlement import Outcome, settle
+
+D = hashlib.sha256(b"result").digest()
+PROVIDER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+
+def test_commitment_is_bound_to_every_input() -> None:
+    salt = new_salt()
+    base = commitment(7, PROVIDER, D, salt)
+    assert len(base) == 32
+    assert commitment(7, PROVIDER.lower(), "0x" + D.hex(), salt) == base
+    assert commitment(8, PROVIDER, D, salt) != base
+    assert commitment(7, "0x" + "11" * 20, D, salt) != base
+    assert commitment(7, PROVIDER, D, new_salt()) != base
+    with pytest.raises(InvalidDigestError, match="32 bytes"):
+        commitment(7, PROVIDER, D[:31], salt)
+    with pytest.raises(InvalidDigestError, match="not hex"):
+        commitment(7, PROVIDER, "0xzz", salt)
+
+
+def test_job_params_validate_like_the_contract() -> None:
+    ok = JobParams(spec_digest=D, payment=10, replicas=4, quorum=3)
+    assert ok.effective_quorum == 3
+    assert JobParams(spec_digest=D, payment=1, replicas=4).effective_quorum == 3
+    assert ok.as_tuple()[2:4] == (4, 3)
+    with pytest.raises(InvalidJobParamsError, match="strict majority"):
+        JobParams(spec_digest=D, payment=10, replicas=4, quorum=2)
+    with pytest.raises(InvalidJobParamsError, match="replicas"):
+        JobParams(spec_digest=D, payment=10, replicas=17)
+    with pytest.raises(InvalidJobParamsError, match="payment"):
+        JobParams(spec_digest=D, payment=0)
+    with pytest.raises(InvalidJobParamsError, match="spec_digest"):
+        JobParams(spec_digest=bytes(32), payment=1)
+    with pytest.raises(InvalidJobParamsError, match="claim_window must fit uint32"):
+        JobParams(spec_digest=D, payment=1, claim_window=-1)
+    with pytest.raises(InvalidJobParamsError, match="tier must fit uint8"):
+        Requirements(tier=256)
+    with pytest.raises(InvalidJobParamsError, match="gpu_count"):
+        Capabilities(gpu_count=0, vram_mb=1, tier=0, price_per_gpu_second=0)
+
+
+def test_settle_pays_majority_and_splits_slashed_collateral() -> None:
+    w = b"w" * 32
+    result = settle(payment=1_000, collateral=100, quorum=2, fee_bps=100, reveals=[D, w, D, None])
+    assert result.outcome is Outcome.SETTLED and result.winning_digest == D
+    pool = 1_000 - 10 + 2 * 100
+    assert result.rewards == (pool // 2, 0, pool // 2, 0)
+    assert result.slashed == (False, True, False, True)
+    assert result.treasury == 10 + pool % 2
+    assert result.winners == 2
+
+
+def test_settle_without_quorum_refunds_and_slashes_only_silent() -> None:
+    result = settle(payment=1_000, collateral=100, quorum=3, fee_bps=100, reveals=[D, D, b"w" * 32, None])
+    assert result.outcome is Outcome.FAILED_NO_QUORUM
+    assert result.refund == 1_000 and result.treasury == 100
+    assert result.slashed == (False, False, False, True)
+    assert result.winners == 0
+
+
+def test_settle_under_claimed_and_expired() -> None:
+    under = settle(payment=5, collateral=1, quorum=2, fee_bps=0, reveals=[None])
+    assert under.outcome is Outcome.FAILED_UNDER_CLAIMED and under.slashed == (False,) and under.refund == 5
+    assert settle(payment=5, collateral=1, quorum=1, fee_bps=0, reveals=[]).outcome is Outcome.EXPIRED
+
+
+def test_truthful_reporting_is_strict_nash_exactly_where_derived() -> None:
+    assert nash_margin(Scenario(replicas=3, collateral_ratio=0.25, cost_ratio=0.5, honest_others=1)) > 0
+    assert nash_margin(Scenario(replicas=1, collateral_ratio=0.25, cost_ratio=0.5, honest_others=1)) < 0
+    # Without collateral, work that costs more than the share makes lazy better than honest.
+    assert nash_margin(Scenario(replicas=3, collateral_ratio=0.0, cost_ratio=1.2, honest_others=1)) < 0
+
+
+def test_simulation_agrees_with_the_derivation_when_others_are_honest() -> None:
+    s = Scenario(replicas=3, collateral_ratio=0.25, cost_ratio=0.5, honest_others=1.0)
+    honest = expected_payoff(s, Strategy.HONEST, jobs=200)
+    lazy = expected_payoff(s, Strategy.LAZY, jobs=200)
+    assert honest == pytest.approx(0.99 / 3 - 0.5 / 3, abs=1e-9)
+    assert lazy == pytest.approx(-0.25, abs=1e-9)
+    assert honest - lazy == pytest.approx(nash_margin(s), abs=1e-9)
