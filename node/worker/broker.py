@@ -1,0 +1,46 @@
+"""Broker and result-backend URLs from Settings; the embedded SQLite broker with a short poll."""
+
+from pathlib import Path
+from typing import Any
+
+from kombu.transport.sqlalchemy import Transport as _SqlaTransport
+
+from neurolink.config import Settings
+
+SQLITE_TRANSPORT = "node.worker.broker:SQLiteTransport"
+# kombu polls SQL queues; its 1 s default makes every task wait about a second.
+SQLITE_POLL_S = 0.005
+
+
+class SQLiteTransport(_SqlaTransport):
+    """kombu's SQLAlchemy transport polling every few ms.
+
+    The interval is a class attribute because kombu hands every broker transport option to
+    `sqlalchemy.create_engine`, which rejects `polling_interval` and kills the worker.
+    """
+
+    polling_interval = SQLITE_POLL_S
+
+
+def broker_url(settings: Settings) -> str:
+    return (
+        f"sqla+sqlite:///{settings.home / 'broker.sqlite'}"
+        if settings.broker_url == "sqlite"
+        else settings.broker_url
+    )
+
+
+def backend_url(settings: Settings) -> str:
+    if settings.result_backend == "sqlite":
+        return f"db+sqlite:///{settings.home / 'results.sqlite'}"
+    return settings.result_backend
+
+
+def celery_broker_config(settings: Settings) -> dict[str, Any]:
+    """`broker_url` (and `broker_transport` for SQL brokers) for a Celery app's config."""
+    url = broker_url(settings)
+    if url.startswith("sqla+sqlite:"):
+        Path(settings.home).mkdir(parents=True, exist_ok=True)
+        # A transport class can be named only outside the URL (kombu refuses import paths there).
+        return {"broker_url": url.removeprefix("sqla+"), "broker_transport": SQLITE_TRANSPORT}
+    return {"broker_url": url}
