@@ -31,7 +31,6 @@ def make_app(settings: Settings) -> Celery:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "worker_concurrency": 1,
-        "task_track_started": True,
         "result_extended": False,
         "result_expires": 24 * 3600,
         "broker_connection_retry_on_startup": True,

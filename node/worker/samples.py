@@ -83,10 +83,18 @@ def inference_job(devices: int = 1, rows: int = 64) -> SampleJob:
     return SampleJob("inference", spec, {"model": program_bytes(), "batch": tensors_bytes(rows)})
 
 
-def train_job(devices: int = 1, epochs: int = 3, rows: int = 256, batch_size: int = 32) -> SampleJob:
+def train_job(
+    devices: int = 1,
+    *,
+    epochs: int = 3,
+    rows: int = 256,
+    batch_size: int = 32,
+    in_features: int = 8,
+    hidden: tuple[int, ...] = (32,),
+) -> SampleJob:
     spec = JobSpec(
         workload=TrainWorkload(
-            model=MLPArch(in_features=8, hidden=(32,), out_features=4),
+            model=MLPArch(in_features=in_features, hidden=hidden, out_features=4),
             dataset="data",
             optimizer="sgd",
             learning_rate=0.1,
@@ -98,4 +106,4 @@ def train_job(devices: int = 1, epochs: int = 3, rows: int = 256, batch_size: in
         requirements=Requirements(gpu_count=devices, max_runtime_s=300),
         seed=7,
     )
-    return SampleJob("train", spec, {"data": dataset_bytes(rows)})
+    return SampleJob("train", spec, {"data": dataset_bytes(rows, in_features)})

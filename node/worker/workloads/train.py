@@ -32,11 +32,8 @@ def run_train(ctx: RankContext, w: TrainWorkload) -> Outcome:
             loss = models.loss_sum(w.loss, out, y[idx]) / (per_item * w.batch_size)
             optimizer.zero_grad(set_to_none=False)
             loss.backward()  # type: ignore[no-untyped-call]
-            _all_reduce_grads(params, ctx.world_size)
+            total += _all_reduce_grads(params, loss.detach(), ctx.world_size)
             optimizer.step()
-            step_loss = loss.detach().to(torch.float64)
-            all_reduce_sum(step_loss, ctx.world_size)
-            total += step_loss
         epoch_loss.append(float(total) / steps_per_epoch)
     metrics = {"epoch_loss": epoch_loss, "final_loss": epoch_loss[-1], "steps": steps_per_epoch * w.epochs}
     if ctx.rank:
@@ -80,14 +77,16 @@ def _optimizer(w: TrainWorkload, params: list[torch.nn.Parameter]) -> torch.opti
     )
 
 
-def _all_reduce_grads(params: list[torch.nn.Parameter], world_size: int) -> None:
+def _all_reduce_grads(params: list[torch.nn.Parameter], loss: torch.Tensor, world_size: int) -> torch.Tensor:
+    """Sum gradients and the loss over ranks in one collective; returns the global batch loss."""
     if world_size == 1:
-        return
+        return loss.to(torch.float64)
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.cat([*(g.reshape(-1) for g in grads), loss.reshape(1).to(grads[0].dtype)])
     all_reduce_sum(flat, world_size)
     offset = 0
     for p in params:
         n = p.numel()
         p.grad = flat[offset : offset + n].view_as(p).clone()
         offset += n
+    return flat[-1].to(torch.float64)
