@@ -4,6 +4,7 @@ import functools
 import json
 import multiprocessing
 import time
+from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from typing import Any
 
@@ -18,22 +19,29 @@ def context() -> ForkServerContext:
     return ctx
 
 
+def _job_main(conn: Connection, job_json: str) -> None:
+    # Job processes import the runner (preloaded in the forkserver); the worker never imports torch.
+    from node.worker.runner import child_main
+
+    child_main(conn, job_json)
+
+
+def _nothing() -> None:
+    """Starting it makes the forkserver import torch before the first job."""
+
+
 def warm_up() -> None:
     """Start the forkserver now so the first job does not pay for importing torch."""
-    from node.worker import runner
-
-    process = context().Process(target=runner.warm, daemon=True)
+    process = context().Process(target=_nothing, daemon=True)
     process.start()
     process.join()
 
 
 def run_isolated(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """Run `job` in a child; a structured reply even if it times out, crashes or is OOM-killed."""
-    from node.worker import runner
-
     ctx = context()
     receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=runner.child_main, args=(sender, json.dumps(job)), daemon=True)
+    process = ctx.Process(target=_job_main, args=(sender, json.dumps(job)), daemon=True)
     started = time.perf_counter()
     process.start()
     sender.close()

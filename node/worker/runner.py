@@ -77,10 +77,6 @@ def child_main(conn: Connection, job_json: str) -> None:
     conn.close()
 
 
-def warm() -> None:
-    """Does nothing: starting it makes the forkserver import torch before the first job."""
-
-
 def _failure(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
