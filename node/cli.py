@@ -21,6 +21,7 @@ def workers(
 ) -> None:
     """Start one Celery worker per GPU (or CPU slot) and keep them running until interrupted."""
     from neurolink.config import load_settings
+    from node.worker.errors import DevicesUnavailableError
     from node.worker.pool import WorkerPool
 
     settings = load_settings()
@@ -44,7 +45,10 @@ def workers(
             while not stop and all(p.poll() is None for p in pool.processes.values()):
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
+            return
+        dead = [queue for queue, p in pool.processes.items() if p.poll() is not None]
+        if dead:
+            raise DevicesUnavailableError(f"worker {dead[0]} exited; see {pool.log_dir / dead[0]}.log")
 
 
 @app.command()

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from kombu.transport.sqlalchemy import Transport as _SqlaTransport
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from neurolink.config import Settings
 
@@ -24,12 +26,31 @@ class SQLiteTransport(_SqlaTransport):
     polling_interval = SQLITE_POLL_S
 
 
+# The embedded broker and result store files of this process (see _relaxed_sync).
+_EMBEDDED: set[str] = set()
+
+
 def _use_wal(path: Path) -> None:
-    # WAL mode is stored in the file and needs one fsync per commit instead of several: the
-    # embedded broker and result store commit on every message.
+    # WAL mode is stored in the file and needs at most one fsync per commit instead of several;
+    # the embedded broker and result store commit on every message.
     path.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA journal_mode=WAL")
+    _EMBEDDED.add(str(path.resolve()))
+
+
+@event.listens_for(Engine, "connect")
+def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
+    """`synchronous=NORMAL` on the embedded broker's SQLite files only: no fsync per commit.
+
+    Like Redis's default persistence, a power loss may drop the last messages; jobs are
+    re-dispatched from the chain, and a process crash loses nothing.
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection) or not _EMBEDDED:
+        return
+    files = {row[2] for row in dbapi_connection.execute("PRAGMA database_list")}
+    if files & _EMBEDDED:
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def broker_url(settings: Settings) -> str:

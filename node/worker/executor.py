@@ -39,6 +39,7 @@ def warm_up() -> None:
 
 def run_isolated(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """Run `job` in a child; a structured reply even if it times out, crashes or is OOM-killed."""
+    _reap()
     ctx = context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_job_main, args=(sender, json.dumps(job)), daemon=True)
@@ -65,12 +66,17 @@ def run_isolated(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
             return _failure(WorkerCrashedError.code, f"job process died with exit code {code}")
     finally:
         receiver.close()
-    process.join(timeout=5)
-    if process.is_alive():
-        process.kill()
-        process.join()
+    # The reply is in; the process tears itself down while the worker reports (reaped next job).
     reply.setdefault("timings", {})["spawn_and_run_s"] = time.perf_counter() - started
     return reply
+
+
+def _reap() -> None:
+    # A previous job process that replied but has not exited yet gets no more time: kill it, so
+    # it cannot hold memory or a device while this job runs.
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join()
 
 
 def _failure(code: str, message: str) -> dict[str, Any]:

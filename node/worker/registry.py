@@ -3,7 +3,7 @@
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +39,15 @@ class DeviceRegistry:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._tx() as db:
             db.execute(_SCHEMA)
+        with closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE takes the write lock up front: two dispatchers never pick the same device.
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        # Leases mean nothing after a machine crash: no fsync per reservation.
+        db.execute("PRAGMA synchronous=OFF")
         try:
             db.execute("BEGIN IMMEDIATE")
             try:

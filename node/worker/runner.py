@@ -7,6 +7,7 @@ reads one JSON reply from a pipe; the process exits after the job, so no state l
 import json
 import math
 import os
+import platform
 import resource
 import signal
 import time
@@ -20,6 +21,7 @@ import torch
 
 from neurolink.spec import JobSpec
 from node.worker.errors import (
+    DevicesUnavailableError,
     ExecutionError,
     InputTooLargeError,
     InvalidJobError,
@@ -95,6 +97,7 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     inputs = _check_inputs(spec, job["inputs"])
     rank, world = job["rank"], job["world_size"]
     torch_device = torch.device("cuda", 0) if device["kind"] == "cuda" else torch.device("cpu")
+    hardware = _hardware(torch_device, spec.requirements.min_vram_mib, device["threads"])
     ctx = RankContext(spec=spec, rank=rank, world_size=world, device=torch_device, inputs=inputs)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -119,7 +122,8 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
             import torch.distributed as dist
 
             dist.destroy_process_group()
-    reply: dict[str, Any] = {"rank": rank, "metrics": outcome.metrics, "timings": timings}
+    metrics = {**outcome.metrics, "hardware": hardware}
+    reply: dict[str, Any] = {"rank": rank, "metrics": metrics, "timings": timings}
     if outcome.data is not None:
         reply["result"] = _write_result(outcome, Path(job["out_dir"]), spec.limits.max_output_bytes)
     return reply
@@ -129,6 +133,29 @@ def _workload(ctx: RankContext) -> Outcome:
     from node.worker.workloads import run_workload
 
     return run_workload(ctx)
+
+
+def _hardware(device: torch.device, min_vram_mib: int, threads: int) -> dict[str, Any]:
+    """The hardware class results are reproducible within; refuses a GPU with too little memory."""
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        vram_mib = props.total_memory // (1024 * 1024)
+        if vram_mib < min_vram_mib:
+            raise DevicesUnavailableError(
+                f"device has {vram_mib} MiB of memory, the job needs {min_vram_mib}"
+            )
+        name = props.name
+    else:
+        # CPU slots have no VRAM; the memory a job may use is `limits.max_memory_bytes`.
+        name = _cpu_model()
+    return {"kind": device.type, "name": name, "threads": threads, "torch": torch.__version__}
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    models = (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    return next(models, platform.machine())
 
 
 def _limit_memory(max_bytes: int) -> None:

@@ -162,3 +162,14 @@ def test_memory_limit_is_a_structured_error(node: Node) -> None:
     with pytest.raises(OutOfMemoryError):
         _run(node, SampleJob("oom", spec, {}))
     _workers_alive(node)
+
+
+def test_selftest_reports_every_workload_reproducible(node: Node) -> None:
+    from node.worker.selftest import run_selftest
+
+    report = run_selftest(node.settings, devices=SLOTS)
+    assert report["ok"] and sorted(report["jobs"]) == ["benchmark", "inference", "train"]
+    for job in report["jobs"].values():
+        assert job["reproducible"] and len(job["sha256"]) == 64
+        assert job["metrics"]["hardware"]["kind"] == "cpu"
+    assert len(report["jobs"]["train"]["devices"]) == SLOTS
