@@ -15,13 +15,16 @@ from execution_support import SLOTS, Node
 from safetensors.torch import load as load_tensors
 
 from neurolink.spec import JobSpec, Limits, Requirements
+from node.worker.app import TASK_RUN_RANK
 from node.worker.dispatch import JobResult
 from node.worker.errors import (
+    DevicesUnavailableError,
     InputTooLargeError,
     InvalidJobError,
     JobTimeoutError,
     MissingInputError,
     OutOfMemoryError,
+    OutputTooLargeError,
     UnsafeInputError,
 )
 from node.worker.samples import (
@@ -173,3 +176,33 @@ def test_selftest_reports_every_workload_reproducible(node: Node) -> None:
         assert job["reproducible"] and len(job["sha256"]) == 64
         assert job["metrics"]["hardware"]["kind"] == "cpu"
     assert len(report["jobs"]["train"]["devices"]) == SLOTS
+
+
+def test_more_devices_than_the_node_has_and_oversize_results_are_refused(node: Node) -> None:
+    job = benchmark_job(devices=SLOTS + 1)
+    with pytest.raises(DevicesUnavailableError, match=f"needs {SLOTS + 1} devices, this host has {SLOTS}"):
+        _run(node, job)
+    small = train_job().spec.model_copy(update={"limits": Limits(max_output_bytes=100)})
+    with pytest.raises(OutputTooLargeError, match="over the limit of 100"):
+        _run(node, SampleJob("tiny-output", small, train_job().inputs))
+
+
+def test_a_redelivered_rank_past_its_deadline_is_refused(node: Node) -> None:
+    # What a worker sees when a message comes back after the dispatcher gave up on the job.
+    job_id = f"t-stale-{uuid.uuid4().hex[:8]}"
+    reply = node.dispatcher.app.send_task(
+        TASK_RUN_RANK,
+        kwargs={
+            "job_id": job_id,
+            "rank": 0,
+            "world_size": 1,
+            "spec": benchmark_job().spec.canonical_json().decode(),
+            "inputs": {},
+            "out_dir": str(node.settings.home / "jobs" / job_id / "out"),
+            "deadline": time.time() - 1,
+        },
+        queue=f"{node.settings.queue_prefix}.dev0",
+        task_id=f"{job_id}.r0",
+    ).get(timeout=60, interval=0.01)
+    assert reply["ok"] is False and reply["error"] == {"code": "Timeout", "message": "deadline passed"}
+    assert not (node.settings.home / "jobs" / job_id).exists()
