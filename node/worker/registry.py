@@ -78,7 +78,11 @@ class DeviceRegistry:
         return [Device(*row) for row in rows]
 
     def try_reserve(self, job_id: str, count: int, lease_s: float) -> list[Device] | None:
-        """Reserve `count` free devices for `job_id` at once, or none; None if too few are free."""
+        """Reserve `count` free devices for `job_id` at once, or none; None if too few are free.
+
+        A job id that still holds devices gets no more: a re-dispatch after a crash waits for
+        its lease to run out, by which time its old ranks have been killed at their deadline.
+        """
         now = time.time()
         with self._tx() as db:
             known = db.execute("SELECT COUNT(*) FROM device").fetchone()[0]
@@ -86,8 +90,8 @@ class DeviceRegistry:
                 raise DevicesUnavailableError(f"job needs {count} devices, this host has {known}")
             rows = db.execute(
                 "SELECT queue, device_id, kind, pid FROM device "
-                "WHERE job_id IS NULL OR lease_until < ? OR job_id = ? ORDER BY queue LIMIT ?",
-                (now, job_id, count),
+                "WHERE job_id IS NULL OR lease_until < ? ORDER BY queue LIMIT ?",
+                (now, count),
             ).fetchall()
             if len(rows) < count:
                 return None

@@ -40,3 +40,8 @@ def test_more_devices_than_the_host_has_fails_at_once(registry: DeviceRegistry) 
 def test_deregistered_devices_are_gone(registry: DeviceRegistry) -> None:
     registry.deregister(["q.dev0", "q.dev1"])
     assert [d.queue for d in registry.devices()] == ["q.dev2"]
+
+
+def test_a_job_id_holding_devices_cannot_take_more(registry: DeviceRegistry) -> None:
+    registry.reserve("job-a", 2, lease_s=60)
+    assert registry.try_reserve("job-a", 2, lease_s=60) is None
