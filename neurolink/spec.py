@@ -41,7 +41,7 @@ class MLPArch(_Frozen):
 
 
 class CNNArch(_Frozen):
-    """Conv→ReLU→MaxPool blocks, global average pool and a linear classifier."""
+    """Stride-2 conv→ReLU blocks, a global mean and a linear classifier."""
 
     arch: Literal["cnn"] = "cnn"
     in_channels: int = Field(ge=1, le=64)
@@ -55,7 +55,7 @@ class CNNArch(_Frozen):
     def _fits(self) -> "CNNArch":
         if self.image_size < 2 ** len(self.channels):
             raise ValueError(
-                f"image_size {self.image_size} too small for {len(self.channels)} pooling blocks"
+                f"image_size {self.image_size} too small for {len(self.channels)} stride-2 blocks"
             )
         return self
 

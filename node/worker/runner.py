@@ -92,12 +92,17 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     signal.alarm(max(1, math.ceil(job["deadline"] - time.time()) + 5))
     spec = JobSpec.from_json(job["spec"])
     device = job["device"]
-    _limit_memory(spec.limits.max_memory_bytes)
+    if device["kind"] == "cpu":
+        # CUDA reserves far more address space than it uses, so RLIMIT_AS is for CPU slots only;
+        # on a GPU the device-memory share is capped in _hardware.
+        _limit_memory(spec.limits.max_memory_bytes)
     _make_deterministic(spec.seed, device["threads"])
     inputs = _check_inputs(spec, job["inputs"])
     rank, world = job["rank"], job["world_size"]
     torch_device = torch.device("cuda", 0) if device["kind"] == "cuda" else torch.device("cpu")
-    hardware = _hardware(torch_device, spec.requirements.min_vram_mib, device["threads"])
+    hardware = _hardware(
+        torch_device, spec.requirements.min_vram_mib, spec.limits.max_memory_bytes, device["threads"]
+    )
     ctx = RankContext(spec=spec, rank=rank, world_size=world, device=torch_device, inputs=inputs)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -135,7 +140,7 @@ def _workload(ctx: RankContext) -> Outcome:
     return run_workload(ctx)
 
 
-def _hardware(device: torch.device, min_vram_mib: int, threads: int) -> dict[str, Any]:
+def _hardware(device: torch.device, min_vram_mib: int, max_memory: int, threads: int) -> dict[str, Any]:
     """The hardware class results are reproducible within; refuses a GPU with too little memory."""
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
@@ -144,6 +149,7 @@ def _hardware(device: torch.device, min_vram_mib: int, threads: int) -> dict[str
             raise DevicesUnavailableError(
                 f"device has {vram_mib} MiB of memory, the job needs {min_vram_mib}"
             )
+        torch.cuda.set_per_process_memory_fraction(min(1.0, max_memory / props.total_memory), device)
         name = props.name
     else:
         # CPU slots have no VRAM; the memory a job may use is `limits.max_memory_bytes`.

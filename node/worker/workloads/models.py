@@ -28,13 +28,20 @@ def _mlp(arch: MLPArch) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+class _GlobalMean(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
+
+
 def _cnn(arch: CNNArch) -> nn.Module:
+    # Strided convolutions and a plain mean instead of max/adaptive pooling: those have no
+    # deterministic CUDA backward, and use_deterministic_algorithms would refuse them.
     layers: list[nn.Module] = []
     channels = arch.in_channels
     for out in arch.channels:
-        layers += [nn.Conv2d(channels, out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        layers += [nn.Conv2d(channels, out, 3, stride=2, padding=1), nn.ReLU()]
         channels = out
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, arch.num_classes)]
+    layers += [_GlobalMean(), nn.Linear(channels, arch.num_classes)]
     return nn.Sequential(*layers)
 
 
