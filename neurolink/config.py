@@ -27,6 +27,10 @@ class Settings(BaseModel):
     # "sqlite" is the embedded broker under `home`; otherwise redis://, amqp://, sqla+sqlite://.
     broker_url: str = "sqlite"
     result_backend: str = "sqlite"
+    # Worker queues are `<queue_prefix>.dev<i>`; a distinct prefix lets nodes share one broker.
+    queue_prefix: str = Field(default="neurolink", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # CPU "device slots" started when the machine has no GPU.
+    cpu_slots: int = Field(default=2, ge=1, le=256)
     # "local" is the embedded content store under `home`; otherwise a Kubo RPC URL.
     content_url: str = "local"
     # Largest object the content store accepts or hands back, in bytes (default 8 GiB).

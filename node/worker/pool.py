@@ -1,0 +1,125 @@
+"""Starts one Celery worker per GPU (or per CPU device slot), registers them, stops them."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from types import TracebackType
+
+from neurolink.config import Settings
+from node.worker.app import TASK_PING, make_app
+from node.worker.errors import DevicesUnavailableError
+from node.worker.registry import Device, DeviceRegistry
+from node.worker.tasks import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
+
+
+def gpu_count() -> int:
+    """GPUs visible to this machine (nvidia-smi, so torch need not be imported to find out)."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """NEUROLINK_* variables that make a child process load exactly these settings."""
+    env = {"NEUROLINK_HOME": str(settings.home)}
+    for name, value in settings.model_dump(mode="json").items():
+        if name != "home":
+            env[f"NEUROLINK_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+class WorkerPool:
+    """One `celery worker -P solo` per device, each on its own queue `<prefix>.dev<i>`."""
+
+    def __init__(self, settings: Settings, slots: int | None = None, gpus: int | None = None) -> None:
+        self.settings = settings
+        self.gpus = gpu_count() if gpus is None else gpus
+        self.slots = self.gpus or slots or settings.cpu_slots
+        self.kind = "cuda" if self.gpus else "cpu"
+        # CPU slots share the cores; each gets a fixed share so results do not depend on load.
+        self.threads = 1 if self.gpus else max(1, (os.cpu_count() or 1) // self.slots)
+        self.registry = DeviceRegistry(settings.home / "devices.sqlite")
+        self.log_dir = settings.home / "logs"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def queue(self, index: int) -> str:
+        return f"{self.settings.queue_prefix}.dev{index}"
+
+    def start(self, loglevel: str = "WARNING") -> list[Device]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        base_env = {**os.environ, **settings_env(self.settings)}
+        devices = []
+        for index in range(self.slots):
+            queue = self.queue(index)
+            env = {
+                **base_env,
+                ENV_DEVICE_KIND: self.kind,
+                ENV_DEVICE_INDEX: str(index),
+                ENV_DEVICE_THREADS: str(self.threads),
+                "OMP_NUM_THREADS": str(self.threads),
+            }
+            if self.gpus:
+                env["CUDA_VISIBLE_DEVICES"] = str(index)
+            else:
+                env["CUDA_VISIBLE_DEVICES"] = ""
+            command = [
+                sys.executable, "-m", "celery", "-A", "node.worker.app", "worker",
+                "-Q", queue, "-P", "solo", "-c", "1", "-n", f"{queue}@%h", "-l", loglevel,
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ]  # fmt: skip
+            log = (self.log_dir / f"{queue}.log").open("ab")
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+            self.processes[queue] = process
+            devices.append(Device(queue, f"{self.kind}:{index}", self.kind, process.pid))
+        self.registry.register(devices)
+        return devices
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Block until every worker answers a ping (so its queue is consumed)."""
+        app = make_app(self.settings)
+        deadline = time.monotonic() + timeout
+        pending = {
+            q: app.send_task(TASK_PING, args=[q], queue=q, task_id=f"ping-{uuid.uuid4()}")
+            for q in self.processes
+        }
+        for queue, result in pending.items():
+            while not result.ready():
+                process = self.processes[queue]
+                if process.poll() is not None:
+                    raise DevicesUnavailableError(
+                        f"worker {queue} exited with {process.returncode}; see {self.log_dir / queue}.log"
+                    )
+                if time.monotonic() > deadline:
+                    raise DevicesUnavailableError(f"worker {queue} did not answer within {timeout:.0f} s")
+                time.sleep(0.02)
+            result.forget()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.registry.deregister(list(self.processes))
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

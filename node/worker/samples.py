@@ -1,0 +1,109 @@
+"""Small, seeded sample jobs (specs with their input bytes) for the selftest, tests and benchmarks."""
+
+import io
+from dataclasses import dataclass
+
+from neurolink.spec import (
+    BenchmarkWorkload,
+    InferenceWorkload,
+    JobSpec,
+    MLPArch,
+    Requirements,
+    TrainWorkload,
+)
+
+# Stand-in CIDs: the dispatcher receives input bytes; the content store maps real CIDs to them.
+PROGRAM_CID = "bafkreiprogramprogramprogramprogramprogramprogramprogram"
+TENSORS_CID = "bafkreitensorstensorstensorstensorstensorstensorstensor"
+DATASET_CID = "bafkreidatasetdatasetdatasetdatasetdatasetdatasetdataset"
+
+
+@dataclass(frozen=True)
+class SampleJob:
+    """A named spec and the bytes of each of its inputs."""
+
+    name: str
+    spec: JobSpec
+    inputs: dict[str, bytes]
+
+
+def program_bytes(in_features: int = 8, out_features: int = 4, seed: int = 0) -> bytes:
+    """A pickle-free .pt2 archive of a small MLP with a dynamic batch dimension."""
+    import torch
+
+    from neurolink.pt2 import save_program
+
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(in_features, 16), torch.nn.ReLU(), torch.nn.Linear(16, out_features)
+    )
+    batch = torch.export.Dim("batch")
+    program = torch.export.export(model, (torch.randn(2, in_features),), dynamic_shapes=({0: batch},))
+    buffer = io.BytesIO()
+    save_program(program, buffer)
+    return buffer.getvalue()
+
+
+def tensors_bytes(rows: int = 64, in_features: int = 8, name: str = "input", seed: int = 1) -> bytes:
+    import torch
+
+    from node.worker.canonical import tensors_bytes as canonical
+
+    gen = torch.Generator().manual_seed(seed)
+    return canonical({name: torch.randn(rows, in_features, generator=gen)})
+
+
+def dataset_bytes(rows: int = 256, in_features: int = 8, classes: int = 4, seed: int = 2) -> bytes:
+    """A learnable classification set: labels from a fixed random linear map of x."""
+    import torch
+
+    from node.worker.canonical import tensors_bytes as canonical
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, in_features, generator=gen)
+    y = (x @ torch.randn(in_features, classes, generator=gen)).argmax(dim=1)
+    return canonical({"x": x, "y": y})
+
+
+def benchmark_job(size: int = 256, devices: int = 1, iterations: int = 5) -> SampleJob:
+    spec = JobSpec(
+        workload=BenchmarkWorkload(size=size, iterations=iterations),
+        requirements=Requirements(gpu_count=devices, max_runtime_s=120),
+    )
+    return SampleJob("benchmark", spec, {})
+
+
+def inference_job(devices: int = 1, rows: int = 64) -> SampleJob:
+    spec = JobSpec(
+        workload=InferenceWorkload(program="model", inputs="batch", batch_size=16),
+        inputs={"model": PROGRAM_CID, "batch": TENSORS_CID},
+        requirements=Requirements(gpu_count=devices, max_runtime_s=120),
+    )
+    # The program's one argument is `input`: torch.export keeps nn.Sequential.forward's name.
+    return SampleJob("inference", spec, {"model": program_bytes(), "batch": tensors_bytes(rows)})
+
+
+def train_job(
+    devices: int = 1,
+    *,
+    epochs: int = 3,
+    rows: int = 256,
+    batch_size: int = 32,
+    in_features: int = 8,
+    hidden: tuple[int, ...] = (32,),
+) -> SampleJob:
+    spec = JobSpec(
+        workload=TrainWorkload(
+            model=MLPArch(in_features=in_features, hidden=hidden, out_features=4),
+            dataset="data",
+            optimizer="sgd",
+            learning_rate=0.1,
+            momentum=0.9,
+            epochs=epochs,
+            batch_size=batch_size,
+        ),
+        inputs={"data": DATASET_CID},
+        requirements=Requirements(gpu_count=devices, max_runtime_s=300),
+        seed=7,
+    )
+    return SampleJob("train", spec, {"data": dataset_bytes(rows, in_features)})

@@ -1,0 +1,80 @@
+"""Celery tasks of a device worker: run one rank of a job, answer a ping."""
+
+import os
+import time
+from typing import Any
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from node.worker.app import TASK_PING, TASK_RUN_RANK
+from node.worker.errors import JobTimeoutError
+
+# Set by the worker pool for each worker process it starts.
+ENV_DEVICE_KIND = "NEUROLINK_DEVICE_KIND"
+ENV_DEVICE_INDEX = "NEUROLINK_DEVICE_INDEX"
+ENV_DEVICE_THREADS = "NEUROLINK_DEVICE_THREADS"
+
+
+def this_device() -> dict[str, Any]:
+    """The device this worker owns, from the environment the pool gave it."""
+    kind = os.environ.get(ENV_DEVICE_KIND, "cpu")
+    index = int(os.environ.get(ENV_DEVICE_INDEX, "0"))
+    threads = int(os.environ.get(ENV_DEVICE_THREADS, "1"))
+    return {"kind": kind, "index": index, "threads": threads, "id": f"{kind}:{index}"}
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]
+def _warm(**_: Any) -> None:
+    from node.worker.executor import warm_up
+
+    warm_up()
+
+
+# No autoretry: a rank retried alone would wait for peers that already gave up. Redelivery after a
+# lost worker keeps the task id (job id + rank) and is refused past the job's deadline.
+@shared_task(name=TASK_RUN_RANK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
+def run_rank(
+    *,
+    job_id: str,
+    rank: int,
+    world_size: int,
+    spec: str,
+    inputs: dict[str, str],
+    out_dir: str,
+    deadline: float,
+    rendezvous: str | None = None,
+    sent_at: float | None = None,
+) -> dict[str, Any]:
+    """Run rank `rank` of job `job_id` on this worker's device until `deadline` (epoch seconds)."""
+    from node.worker.executor import run_isolated
+
+    started = time.time()
+    device = this_device()
+    base = {"job_id": job_id, "rank": rank, "device": device["id"]}
+    left = deadline - started
+    if left <= 0:
+        return {**base, "ok": False, "error": {"code": JobTimeoutError.code, "message": "deadline passed"}}
+    job = {
+        "job_id": job_id,
+        "rank": rank,
+        "world_size": world_size,
+        "spec": spec,
+        "inputs": inputs,
+        "out_dir": out_dir,
+        "deadline": deadline,
+        "rendezvous": rendezvous,
+        "device": device,
+    }
+    reply = run_isolated(job, left)
+    timings = reply.setdefault("timings", {})
+    if sent_at is not None:
+        timings["queue_s"] = max(0.0, started - sent_at)
+    timings["task_s"] = time.time() - started
+    return {**reply, **base}
+
+
+@shared_task(name=TASK_PING)  # type: ignore[untyped-decorator]
+def ping(payload: str = "") -> dict[str, Any]:
+    """Echo `payload` with this worker's device: readiness checks and dispatch-overhead benchmarks."""
+    return {"payload": payload, "device": this_device()["id"]}

@@ -1,0 +1,62 @@
+"""Inference: a vetted torch.export program over safetensors inputs, rows split across ranks."""
+
+import io
+
+import torch
+
+from neurolink.pt2 import UnsafeProgramError, check_archive
+from neurolink.spec import InferenceWorkload
+from node.worker.canonical import SAFETENSORS, tensors_bytes
+from node.worker.errors import InvalidJobError, UnsafeInputError
+from node.worker.runner import Outcome, RankContext, load_tensors
+from node.worker.workloads.collective import all_gather_rows, shard_bounds
+
+
+def load_program(data: bytes, max_bytes: int) -> tuple[torch.fx.GraphModule, list[str]]:
+    """Vet the archive, then load it: the module and its input names. Archive guard code never runs."""
+    try:
+        check_archive(data, max_uncompressed=max_bytes)
+    except UnsafeProgramError as exc:
+        raise UnsafeInputError(str(exc)) from exc
+    program = torch.export.load(io.BytesIO(data))
+    module: torch.fx.GraphModule = program.module(check_guards=False)
+    return module, [str(name) for name in program.graph_signature.user_inputs]
+
+
+def run_inference(ctx: RankContext, w: InferenceWorkload) -> Outcome:
+    data = ctx.inputs[w.program].read_bytes()
+    module, names = load_program(data, ctx.spec.limits.max_input_bytes)
+    module = module.to(ctx.device)
+    tensors = load_tensors(ctx, w.inputs)
+    if sorted(tensors) != sorted(names):
+        raise InvalidJobError(f"inputs hold {sorted(tensors)}, the program takes {names}")
+    rows = {t.shape[0] if t.dim() else -1 for t in tensors.values()}
+    if len(rows) != 1 or -1 in rows:
+        raise InvalidJobError("every input tensor must share its first (batch) dimension")
+    total = rows.pop()
+    if total < ctx.world_size:
+        raise InvalidJobError(f"{total} rows cannot be split across {ctx.world_size} devices")
+    lo, hi = shard_bounds(total, ctx.world_size, ctx.rank)
+    chunks: dict[str, list[torch.Tensor]] = {}
+    with torch.inference_mode():
+        for start in range(lo, hi, w.batch_size):
+            stop = min(start + w.batch_size, hi)
+            args = [tensors[n][start:stop].to(ctx.device) for n in names]
+            for key, value in _named_outputs(module(*args)).items():
+                if value.dim() == 0 or value.shape[0] != stop - start:
+                    raise InvalidJobError(f"output {key!r} does not keep the batch dimension")
+                chunks.setdefault(key, []).append(value)
+    counts = [b - a for a, b in (shard_bounds(total, ctx.world_size, r) for r in range(ctx.world_size))]
+    outputs = {k: all_gather_rows(torch.cat(v), counts) for k, v in sorted(chunks.items())}
+    metrics = {"rows": total, "rows_on_rank": hi - lo}
+    return Outcome(tensors_bytes(outputs) if ctx.rank == 0 else None, SAFETENSORS, metrics)
+
+
+def _named_outputs(value: object) -> dict[str, torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return {"output": value}
+    if isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values()):
+        return {str(k): v for k, v in value.items()}
+    if isinstance(value, list | tuple) and all(isinstance(v, torch.Tensor) for v in value):
+        return {f"output_{i}": v for i, v in enumerate(value)}
+    raise InvalidJobError("the program must return a tensor, a tuple of tensors or a dict of tensors")
