@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.error
@@ -15,6 +14,7 @@ from pathlib import Path
 from neurolink.compiler.build import PROJECT_ROOT
 from neurolink.content.errors import ContentUnavailableError
 from neurolink.devnet.anvil import free_port
+from neurolink.processes import stop_processes
 
 IPFS_TOOL_DIR = PROJECT_ROOT / "tools" / "ipfs"
 # Node 20 lacks Promise.withResolvers, which js-ipfs's dependencies call.
@@ -39,14 +39,7 @@ class IpfsDaemon:
     log: Path
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_processes([self.process], timeout)
 
 
 def _api_answers(url: str) -> bool:

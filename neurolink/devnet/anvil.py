@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 from neurolink.compiler.build import NODE_MODULES
 from neurolink.errors import DevnetError
+from neurolink.processes import stop_processes
 
 # anvil's well-known development mnemonic: its keys are public, never use them on a real chain.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -79,14 +79,8 @@ class Anvil:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (anvil writes --state on the way out), then SIGKILL if it lingers."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_processes([self.process], timeout)
 
     def __enter__(self) -> "Anvil":
         return self

@@ -9,6 +9,7 @@ import uuid
 from types import TracebackType
 
 from neurolink.config import Settings
+from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
 from node.worker.errors import DevicesUnavailableError
 from node.worker.registry import Device, DeviceRegistry
@@ -105,15 +106,7 @@ class WorkerPool:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.registry.deregister(list(self.processes))
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self.processes.values(), timeout)
         self.processes.clear()
 
     def __enter__(self) -> "WorkerPool":
