@@ -52,7 +52,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @dev A job in four storage words. Deadlines after the first are stored as windows. Providers
     ///      are stored as 32-bit ids (see `_providerOf`): the first four slots' ids live in word 2 next
     ///      to `claimed`, so a claim rewrites one word and a job with k <= 4 writes no per-slot words
-    ///      but its hashes. Field order is relied on by `_createJob`'s packed writes.
+    ///      but its hashes. `_storeJob` writes the words whole, so it relies on this field order.
     struct JobRecord {
         // word 0: read by claims (and by failures and views)
         address requester;
@@ -437,7 +437,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     }
 
     /// @dev The first of the `claimed` slots held by provider `id`, or `claimed` if none; `claimed` <=
-    ///      MAX_REPLICAS bounds the scan, and k <= 5 reads a single word.
+    ///      MAX_REPLICAS bounds the scan, and k <= 4 reads a single word.
     function _findSlot(uint256 jobId, JobRecord storage job, uint32 id, uint256 claimed)
         private
         view
