@@ -401,8 +401,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         Requirements calldata r = p.requirements;
         uint256 word0 = uint256(uint160(msg.sender)) | uint256(r.gpuCount) << 160 | uint256(r.vramMb) << 176
             | uint256(r.tier) << 208 | uint256(r.maxGpuSeconds) << 216;
-        uint256 word1 = p.payment | p.collateral << 96 | uint256(k) << 192 | uint256(q) << 200
-            | uint256(uint8(Status.Open)) << 208;
+        uint256 word1 =
+            p.payment | p.collateral << 96 | uint256(k) << 192 | uint256(q) << 200 | uint256(uint8(Status.Open)) << 208;
         uint256 word2 = uint256(claimDeadline) | uint256(p.commitWindow) << 32 | uint256(p.revealWindow) << 56
             | uint256(feeBps) << 80;
         bytes32 specDigest = p.specDigest;
