@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
@@ -25,6 +26,15 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @notice Hard upper bound of any job window.
     uint32 public constant MAX_WINDOW_CEILING = 30 days;
     uint256 private constant BPS = 10_000;
+    /// @dev Slots whose provider id lives in the job record (4 x 32 bits); the rest in `_moreSlotIds`.
+    uint256 private constant RECORD_SLOT_IDS = 4;
+    /// @dev "No slot", for `_conclude` called by someone who may hold none.
+    uint256 private constant NO_SLOT = type(uint256).max;
+
+    /// @dev Id the next job gets; shares Pausable's storage word, which createJob reads anyway.
+    uint48 private _nextJobId = 1;
+    /// @dev Providers numbered so far (ids start at 1); same word.
+    uint32 private _providerCount;
 
     /// @notice The payment token.
     IERC20 public immutable token;
@@ -38,47 +48,55 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     uint32 public minWindow = 5 minutes;
     /// @notice Longest allowed job window in seconds.
     uint32 public maxWindow = 7 days;
-    /// @notice Id the next job gets.
-    uint256 public nextJobId = 1;
 
-    /// @dev A job in four storage slots. Deadlines after the first are stored as windows; slot 0's
-    ///      provider lives in the record's third word, so a single-replica job writes no slot words
-    ///      but its hash.
+    /// @dev A job in four storage words. Deadlines after the first are stored as windows. Providers
+    ///      are stored as 32-bit ids (see `_providerOf`): the first four slots' ids live in word 2 next
+    ///      to `claimed`, so a claim rewrites one word and a job with k <= 4 writes no per-slot words
+    ///      but its hashes. `_storeJob` writes the words whole, so it relies on this field order.
     struct JobRecord {
-        // word 0
+        // word 0: read by claims (and by failures and views)
         address requester;
-        uint32 claimDeadline;
-        uint24 commitWindow;
-        uint24 revealWindow;
-        uint16 feeBps;
-        // word 1: everything the lifecycle updates
+        uint16 gpuCount;
+        uint32 vramMb;
+        uint8 tier;
+        uint32 maxGpuSeconds;
+        // word 1: amounts and what commits, reveals and settlement update
         uint96 payment;
         uint96 collateral;
         uint8 replicas;
         uint8 quorum;
         Status status;
-        uint8 claimed;
         uint8 committed;
         uint8 winningSlot;
         uint16 revealedMask;
-        // word 2
-        address firstProvider;
-        uint16 gpuCount;
-        uint32 vramMb;
-        uint8 tier;
-        uint32 maxGpuSeconds;
+        // word 2: the clock and the claims, read by every provider call and written by claims
+        uint32 claimDeadline;
+        uint24 commitWindow;
+        uint24 revealWindow;
+        uint16 feeBps;
+        uint8 claimed;
+        uint128 slotIds;
         // word 3
         bytes32 specDigest;
     }
 
+    /// @dev An account's provider id (0 until its first claim) and its claimable balance plus one once
+    ///      it was first credited: a withdrawal leaves 1, so the next credit rewrites a non-zero word
+    ///      (5k gas) instead of creating one (22k gas). Credits are bounded far below 2**224: each is
+    ///      at most payment + MAX_REPLICAS * collateral < 2**101, and there are fewer than 2**48 jobs.
+    struct Account {
+        uint32 providerId;
+        uint224 owedPlusOne;
+    }
+
     mapping(uint256 jobId => JobRecord) private _jobs;
-    /// @dev Providers of slots 1.. (slot 0's is JobRecord.firstProvider).
-    mapping(uint256 jobId => address[MAX_REPLICAS]) private _providers;
+    /// @dev Provider ids of slots RECORD_SLOT_IDS.. (the first ones are in JobRecord.slotIds).
+    mapping(uint256 jobId => uint32[MAX_REPLICAS - RECORD_SLOT_IDS]) private _moreSlotIds;
     /// @dev Each slot's commitment, overwritten by its digest at reveal.
     mapping(uint256 jobId => bytes32[MAX_REPLICAS]) private _hashes;
-    /// @dev Claimable balance plus one once an account was first credited: a withdrawal leaves 1, so the
-    ///      next credit rewrites a non-zero word (5k gas) instead of creating one (22k gas).
-    mapping(address account => uint256 balancePlusOne) private _owed;
+    mapping(address account => Account) private _accounts;
+    /// @dev The account behind each provider id, assigned at a provider's first claim.
+    mapping(uint32 providerId => address provider) private _providerOf;
 
     /// @param token_ The payment token (the one Staking holds).
     /// @param staking_ The stake registry this market locks collateral in.
@@ -129,19 +147,25 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @inheritdoc IJobMarket
     function claim(uint256 jobId) external whenNotPaused {
         JobRecord storage job = _openJob(jobId);
-        if (block.timestamp > job.claimDeadline) revert JobMarketClaimClosed(jobId, job.claimDeadline);
+        uint256 claimDeadline = job.claimDeadline;
+        if (block.timestamp > claimDeadline) revert JobMarketClaimClosed(jobId, claimDeadline);
         uint8 claimed = job.claimed;
         if (claimed == job.replicas) revert JobMarketJobFull(jobId);
         if (msg.sender == job.requester) revert JobMarketRequesterCannotClaim(jobId);
-        if (claimed == 0) {
-            job.firstProvider = msg.sender;
+        Account storage account = _accounts[msg.sender];
+        uint32 id = account.providerId;
+        if (id == 0) {
+            // First claim ever: number the provider (a one-off word; later claims reuse the id).
+            id = ++_providerCount;
+            account.providerId = id;
+            _providerOf[id] = msg.sender;
+        } else if (_findSlot(jobId, job, id, claimed) < claimed) {
+            revert JobMarketAlreadyClaimedBy(jobId, msg.sender);
+        }
+        if (claimed < RECORD_SLOT_IDS) {
+            job.slotIds |= uint128(id) << (32 * claimed);
         } else {
-            if (job.firstProvider == msg.sender) revert JobMarketAlreadyClaimedBy(jobId, msg.sender);
-            address[MAX_REPLICAS] storage providers = _providers[jobId];
-            for (uint256 i = 1; i < claimed; ++i) {
-                if (providers[i] == msg.sender) revert JobMarketAlreadyClaimedBy(jobId, msg.sender);
-            }
-            providers[claimed] = msg.sender;
+            _moreSlotIds[jobId][claimed - RECORD_SLOT_IDS] = id;
         }
         job.claimed = claimed + 1;
         emit JobClaimed(jobId, msg.sender, claimed);
@@ -187,7 +211,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         mask |= bit;
         job.revealedMask = mask;
         emit ResultRevealed(jobId, msg.sender, digest);
-        if (_popcount(mask) == _revealers(job)) _conclude(jobId, job);
+        if (_popcount(mask) == _revealers(job)) _conclude(jobId, job, index);
     }
 
     // ---------------------------------------------------------------------------------------- anyone
@@ -206,15 +230,16 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             bool due = block.timestamp > _revealDeadline(job) || (claimClosed && claimed < job.quorum)
                 || (_revealOpen(job) && _popcount(job.revealedMask) == _revealers(job));
             if (!due) revert JobMarketNotSettleable(jobId, _phase(job));
-            _conclude(jobId, job);
+            _conclude(jobId, job, NO_SLOT);
         }
     }
 
     /// @inheritdoc IJobMarket
     function withdraw() external {
-        uint256 owed = _owed[msg.sender];
+        Account storage account = _accounts[msg.sender];
+        uint256 owed = account.owedPlusOne;
         if (owed <= 1) revert JobMarketNothingToWithdraw(msg.sender);
-        _owed[msg.sender] = 1;
+        account.owedPlusOne = 1;
         uint256 amount = owed - 1;
         emit Withdrawn(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
@@ -261,9 +286,14 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
 
     // ----------------------------------------------------------------------------------------- views
 
+    /// @notice Id the next job gets.
+    function nextJobId() external view returns (uint256) {
+        return _nextJobId;
+    }
+
     /// @inheritdoc IJobMarket
     function claimable(address account) external view returns (uint256) {
-        uint256 owed = _owed[account];
+        uint256 owed = _accounts[account].owedPlusOne;
         return owed == 0 ? 0 : owed - 1;
     }
 
@@ -300,7 +330,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             bytes32 hash = _hashes[jobId][i];
             bool revealed = job.revealedMask & (1 << i) != 0;
             views[i] = SlotView({
-                provider: i == 0 ? job.firstProvider : _providers[jobId][i],
+                provider: _providerOf[_slotId(jobId, job, i)],
                 committed: job.replicas == 1 ? revealed : hash != bytes32(0),
                 revealed: revealed,
                 commitment: revealed || job.replicas == 1 ? bytes32(0) : hash,
@@ -347,23 +377,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             revealDeadline = commitDeadline + p.revealWindow;
             // hi <= MAX_WINDOW_CEILING < 2**24, so the windows fit the record's uint24 fields.
         }
-        jobId = nextJobId++;
-        JobRecord storage job = _jobs[jobId];
-        job.requester = msg.sender;
-        job.claimDeadline = claimDeadline;
-        job.commitWindow = uint24(p.commitWindow);
-        job.revealWindow = uint24(p.revealWindow);
-        job.payment = uint96(p.payment);
-        job.collateral = uint96(p.collateral);
-        job.replicas = k;
-        job.quorum = q;
-        job.status = Status.Open;
-        job.gpuCount = p.requirements.gpuCount;
-        job.vramMb = p.requirements.vramMb;
-        job.tier = p.requirements.tier;
-        job.maxGpuSeconds = p.requirements.maxGpuSeconds;
-        job.feeBps = feeBps;
-        job.specDigest = p.specDigest;
+        jobId = _nextJobId++;
+        _storeJob(jobId, p, k, q, claimDeadline);
         emit JobCreated(
             jobId,
             msg.sender,
@@ -379,6 +394,28 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         );
     }
 
+    /// @dev One SSTORE per word (field-wise writes cost a masked read-modify-write each); the shifts
+    ///      follow JobRecord's field order, lowest bits first (getJob's tests check the round trip).
+    ///      Amounts and windows were bounds-checked by the caller, so each fits its field.
+    function _storeJob(uint256 jobId, JobParams calldata p, uint8 k, uint8 q, uint32 claimDeadline) private {
+        Requirements calldata r = p.requirements;
+        uint256 word0 = uint256(uint160(msg.sender)) | uint256(r.gpuCount) << 160 | uint256(r.vramMb) << 176
+            | uint256(r.tier) << 208 | uint256(r.maxGpuSeconds) << 216;
+        uint256 word1 =
+            p.payment | p.collateral << 96 | uint256(k) << 192 | uint256(q) << 200 | uint256(uint8(Status.Open)) << 208;
+        uint256 word2 = uint256(claimDeadline) | uint256(p.commitWindow) << 32 | uint256(p.revealWindow) << 56
+            | uint256(feeBps) << 80;
+        bytes32 specDigest = p.specDigest;
+        JobRecord storage job = _jobs[jobId];
+        assembly ("memory-safe") {
+            let slot := job.slot
+            sstore(slot, word0)
+            sstore(add(slot, 1), word1)
+            sstore(add(slot, 2), word2)
+            sstore(add(slot, 3), specDigest)
+        }
+    }
+
     function _checkWindow(uint256 window, uint256 lo, uint256 hi) private pure {
         if (window < lo || window > hi) revert JobMarketInvalidWindow(window, lo, hi);
     }
@@ -390,15 +427,35 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         if (status != Status.Open) revert JobMarketJobClosed(jobId, status);
     }
 
-    /// @dev The caller's slot; `claimed` <= MAX_REPLICAS bounds the scan.
-    function _slotIndex(uint256 jobId, JobRecord storage job) private view returns (uint256) {
-        if (job.firstProvider == msg.sender) return 0;
+    /// @dev The caller's slot.
+    function _slotIndex(uint256 jobId, JobRecord storage job) private view returns (uint256 index) {
+        uint32 id = _accounts[msg.sender].providerId;
         uint256 claimed = job.claimed;
-        address[MAX_REPLICAS] storage providers = _providers[jobId];
-        for (uint256 i = 1; i < claimed; ++i) {
-            if (providers[i] == msg.sender) return i;
+        if (id == 0 || (index = _findSlot(jobId, job, id, claimed)) == claimed) {
+            revert JobMarketNotAssigned(jobId, msg.sender);
         }
-        revert JobMarketNotAssigned(jobId, msg.sender);
+    }
+
+    /// @dev The first of the `claimed` slots held by provider `id`, or `claimed` if none; `claimed` <=
+    ///      MAX_REPLICAS bounds the scan, and k <= 4 reads a single word.
+    function _findSlot(uint256 jobId, JobRecord storage job, uint32 id, uint256 claimed)
+        private
+        view
+        returns (uint256 i)
+    {
+        uint256 ids = job.slotIds;
+        for (; i < claimed && i < RECORD_SLOT_IDS; ++i) {
+            if (uint32(ids >> (32 * i)) == id) return i;
+        }
+        for (; i < claimed; ++i) {
+            if (_moreSlotIds[jobId][i - RECORD_SLOT_IDS] == id) return i;
+        }
+    }
+
+    /// @dev Provider id of slot `i` (0 when unclaimed).
+    function _slotId(uint256 jobId, JobRecord storage job, uint256 i) private view returns (uint32) {
+        if (i < RECORD_SLOT_IDS) return uint32(job.slotIds >> (32 * i));
+        return _moreSlotIds[jobId][i - RECORD_SLOT_IDS];
     }
 
     function _commitDeadline(JobRecord storage job) private view returns (uint256) {
@@ -417,8 +474,9 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
 
     function _credit(address account, uint256 amount) private {
         if (amount == 0) return;
-        uint256 owed = _owed[account];
-        _owed[account] = (owed == 0 ? 1 : owed) + amount;
+        Account storage entry = _accounts[account];
+        uint256 owed = entry.owedPlusOne;
+        entry.owedPlusOne = SafeCast.toUint224((owed == 0 ? 1 : owed) + amount);
     }
 
     /// @dev Reveals may start once no further commit can come: every claimed slot committed and no
@@ -454,8 +512,9 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     }
 
     /// @dev Fewer claims than the quorum: nobody could have won, so nobody is slashed. Else settle.
-    function _conclude(uint256 jobId, JobRecord storage job) private {
-        (address[] memory providers, bytes32[] memory digests) = _loadSlots(jobId, job);
+    ///      `callerSlot` is the caller's slot when it is known to hold one (saves a roster lookup).
+    function _conclude(uint256 jobId, JobRecord storage job, uint256 callerSlot) private {
+        (address[] memory providers, bytes32[] memory digests) = _loadSlots(jobId, job, callerSlot);
         if (providers.length < job.quorum) _fail(jobId, job, FailReason.UnderClaimed, 0, providers);
         else _settle(jobId, job, providers, digests);
     }
@@ -516,7 +575,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     }
 
     /// @dev Providers of the claimed slots and the digests of the revealed ones (zero when unrevealed).
-    function _loadSlots(uint256 jobId, JobRecord storage job)
+    function _loadSlots(uint256 jobId, JobRecord storage job, uint256 callerSlot)
         private
         view
         returns (address[] memory providers, bytes32[] memory digests)
@@ -525,10 +584,9 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         uint256 mask = job.revealedMask;
         providers = new address[](n);
         digests = new bytes32[](n);
-        address[MAX_REPLICAS] storage slotProviders = _providers[jobId];
         bytes32[MAX_REPLICAS] storage hashes = _hashes[jobId];
         for (uint256 i; i < n; ++i) {
-            providers[i] = i == 0 ? job.firstProvider : slotProviders[i];
+            providers[i] = i == callerSlot ? msg.sender : _providerOf[_slotId(jobId, job, i)];
             if (mask & (1 << i) != 0) digests[i] = hashes[i];
         }
     }

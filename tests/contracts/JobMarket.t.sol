@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ProtocolBase} from "./ProtocolBase.sol";
 import {JobMarket} from "../../contracts/JobMarket.sol";
+import {NeuroToken} from "../../contracts/NeuroToken.sol";
 import {IJobMarket} from "../../contracts/interfaces/IJobMarket.sol";
 import {IStaking} from "../../contracts/interfaces/IStaking.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
@@ -142,6 +143,54 @@ contract JobMarketTest is ProtocolBase {
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vm.prank(requester);
         market.createJob(_params(1, 0));
+    }
+
+    /// @dev createJob packs the record with shifts: every field must read back exactly, at its widest.
+    function testFuzz_createJob_storesEveryFieldExactly(
+        uint96 payment,
+        uint96 collateral,
+        uint8 kSeed,
+        uint8 qSeed,
+        IJobMarket.Requirements memory req,
+        uint32 claimWindow,
+        uint32 commitWindow,
+        uint32 revealWindow
+    ) public {
+        NeuroToken big = new NeuroToken(type(uint128).max);
+        JobMarket m = new JobMarket(big, staking, owner, treasury);
+        big.approve(address(m), type(uint256).max);
+        uint8 k = uint8(bound(kSeed, 1, 16));
+        IJobMarket.JobParams memory p = IJobMarket.JobParams({
+            specDigest: keccak256(abi.encode(payment, collateral)),
+            payment: bound(payment, 1, type(uint96).max),
+            replicas: k,
+            quorum: uint8(bound(qSeed, k / 2 + 1, k)),
+            collateral: collateral,
+            requirements: req,
+            claimWindow: uint32(bound(claimWindow, 5 minutes, 7 days)),
+            commitWindow: uint32(bound(commitWindow, 5 minutes, 7 days)),
+            revealWindow: uint32(bound(revealWindow, 5 minutes, 7 days))
+        });
+        uint256 jobId = m.createJob(p);
+        IJobMarket.Job memory job = m.getJob(jobId);
+        assertEq(job.requester, address(this), "requester");
+        assertEq(job.specDigest, p.specDigest, "spec");
+        assertEq(job.payment, p.payment, "payment");
+        assertEq(job.collateral, p.collateral, "collateral");
+        assertEq(job.replicas, k, "k");
+        assertEq(job.quorum, p.quorum, "q");
+        assertEq(uint256(job.status), uint256(IJobMarket.Status.Open), "status");
+        assertEq(job.claimed + job.committed + job.revealed, 0, "counters");
+        assertEq(job.feeBps, 100, "fee");
+        assertEq(job.requirements.gpuCount, req.gpuCount, "gpus");
+        assertEq(job.requirements.vramMb, req.vramMb, "vram");
+        assertEq(job.requirements.tier, req.tier, "tier");
+        assertEq(job.requirements.maxGpuSeconds, req.maxGpuSeconds, "gpu seconds");
+        assertEq(job.claimDeadline, block.timestamp + p.claimWindow, "claim deadline");
+        assertEq(job.commitDeadline, job.claimDeadline + p.commitWindow, "commit deadline");
+        assertEq(job.revealDeadline, job.commitDeadline + p.revealWindow, "reveal deadline");
+        assertEq(m.getSlots(jobId).length, 0, "no slots");
+        assertEq(m.nextJobId(), jobId + 1, "next id");
     }
 
     function test_createJob_revertsWithoutAllowance() public {
@@ -287,6 +336,40 @@ contract JobMarketTest is ProtocolBase {
         _claim(jobId, providers[2]);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[2]));
         _claim(jobId, providers[2]);
+    }
+
+    function test_claim_revertsOnSecondSlotBeyondTheRecord() public {
+        uint256 jobId = _create(16);
+        for (uint256 i; i < 9; ++i) {
+            _claim(jobId, providers[i]);
+        }
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[6]));
+        _claim(jobId, providers[6]);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[1]));
+        _claim(jobId, providers[1]);
+    }
+
+    /// @dev Providers are stored as ids (the first four slots in the record, the rest beside it):
+    ///      every slot must map back to its provider, in claim order, in any job and claim order.
+    function test_claim_keepsEveryProviderInClaimOrder() public {
+        uint256 first = _create(16);
+        uint256 second = _create(16);
+        for (uint256 i; i < 16; ++i) {
+            _claim(first, providers[i]);
+            _claim(second, providers[15 - i]); // ids were handed out in the first job's order
+        }
+        IJobMarket.SlotView[] memory a = market.getSlots(first);
+        IJobMarket.SlotView[] memory b = market.getSlots(second);
+        assertEq(a.length, 16, "slots");
+        for (uint256 i; i < 16; ++i) {
+            assertEq(a[i].provider, providers[i], "first job");
+            assertEq(b[i].provider, providers[15 - i], "second job");
+        }
+        // The last slot, kept outside the record, commits and reveals like slot 0.
+        _commit(second, providers[0], RIGHT);
+        vm.warp(_job(second).commitDeadline + 1);
+        _reveal(second, providers[0], RIGHT);
+        assertEq(market.getSlots(second)[15].digest, RIGHT, "digest in slot 15");
     }
 
     function test_claim_revertsForRequester() public {
