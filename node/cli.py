@@ -1,16 +1,29 @@
-"""`neurolink node …`: run this machine's device workers and check them end to end."""
+"""`neurolink node …`: the provider's commands: workers, selftest, register, stake, run, status."""
 
+import logging
 import signal
 import tempfile
 import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from neurolink.cli.output import JsonOption, emit
 
-app = typer.Typer(help="Run a provider node: device workers, selftest.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from neurolink.config import Settings
+    from node.daemon.app import Chain
+    from node.daemon.config import NodeConfig
+
+app = typer.Typer(
+    help="Run a provider node: register, stake, run the daemon with its device workers, watch it.",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -83,3 +96,241 @@ def selftest(
     emit(report, as_json, "\n".join(lines))
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+ConfigOption = typer.Option(None, "--config", help="node.toml (default: $NEUROLINK_HOME/node.toml).")
+AccountOption = typer.Option(None, "--account", help="Keystore address (default: the only one).")
+PasswordFileOption = typer.Option(
+    None, "--password-file", help="Keystore password file (else $NEUROLINK_PASSWORD, else a prompt)."
+)
+
+
+def _context(config_path: Path | None, **overrides: Any) -> tuple["Settings", "NodeConfig"]:
+    from neurolink.config import load_settings
+    from node.daemon.config import load_node_config
+
+    settings = load_settings()
+    return settings, load_node_config(settings, config_path, **overrides)
+
+
+def _unlock(settings: "Settings", config: "NodeConfig", password_file: Path | None) -> "LocalAccount":
+    from neurolink.accounts.keystore import Keystore
+    from neurolink.accounts.password import read_password
+
+    return Keystore(settings.keystore_dir).unlock(config.account, read_password(password_file))
+
+
+def _sender(chain: "Chain", account: "LocalAccount") -> Any:
+    from neurolink.chain.tx import TxSender
+
+    return TxSender(chain.w3, account)
+
+
+def _amount(text: str, decimals: int) -> int:
+    """`text` tokens (decimal, e.g. 12.5) in token units."""
+    from node.daemon.errors import NodeConfigError
+
+    try:
+        value = Decimal(text) * (10**decimals)
+    except InvalidOperation:
+        raise NodeConfigError(f"not an amount: {text!r}") from None
+    if value <= 0 or value != value.to_integral_value():
+        raise NodeConfigError(f"amount must be positive with at most {decimals} decimals, got {text}")
+    return int(value)
+
+
+@app.command()
+def register(
+    *,
+    price: int = typer.Option(
+        None, help="Token units per GPU-second (default: price_per_gpu_second of the config)."
+    ),
+    devices: int = typer.Option(None, help="Device count to offer (default: detected)."),
+    vram_mb: int = typer.Option(None, help="Memory per device in MiB (default: detected)."),
+    tier: int = typer.Option(None, help="Hardware tier (default: the config's)."),
+    config_path: Path = ConfigOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Register (or update) this machine's capabilities in the Staking registry."""
+    from neurolink.protocol.params import Capabilities
+    from node.daemon.app import connect_chain
+    from node.daemon.capabilities import detect
+
+    settings, config = _context(
+        config_path, account=account, devices=devices, vram_mb=vram_mb, tier=tier, price_per_gpu_second=price
+    )
+    hardware = detect(settings, config)
+    signer = _unlock(settings, config, password_file)
+    chain = connect_chain(settings, config)
+    caps = Capabilities(
+        hardware.devices, hardware.vram_mb, config.tier, config.price_per_gpu_second
+    ).as_tuple()
+    staking = chain.market.staking.functions
+    updating = chain.market.is_registered(signer.address)
+    fn = staking.updateCapabilities(caps) if updating else staking.register(caps)
+    receipt = _sender(chain, signer).transact(fn)
+    data = {
+        "provider": signer.address,
+        "devices": hardware.devices,
+        "kind": hardware.kind,
+        "vram_mb": hardware.vram_mb,
+        "tier": config.tier,
+        "price_per_gpu_second": config.price_per_gpu_second,
+        "updated": updating,
+        "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
+    }
+    verb = "updated" if updating else "registered"
+    emit(
+        data,
+        as_json,
+        f"{verb} {signer.address}: {hardware.devices} {hardware.kind} device(s), {hardware.vram_mb} MiB",
+    )
+
+
+@app.command()
+def stake(
+    amount: str = typer.Argument(..., help="Tokens to stake (decimal, e.g. 100 or 2.5)."),
+    config_path: Path = ConfigOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Approve and stake tokens (free stake backs job collateral)."""
+    from node.daemon.app import connect_chain
+
+    settings, config = _context(config_path, account=account)
+    signer = _unlock(settings, config, password_file)
+    chain = connect_chain(settings, config)
+    token = chain.market.token()
+    units = _amount(amount, int(token.functions.decimals().call()))
+    sender = _sender(chain, signer)
+    if int(token.functions.allowance(signer.address, chain.market.staking.address).call()) < units:
+        sender.transact(token.functions.approve(chain.market.staking.address, units))
+    sender.transact(chain.market.staking.functions.stake(units))
+    info = chain.market.stake_info(signer.address)
+    emit(
+        {"staked": units, **info},
+        as_json,
+        f"staked {amount}; total stake {info['staked']}, free {info['free']}",
+    )
+
+
+@app.command()
+def unstake(
+    amount: str = typer.Argument(..., help="Tokens of free stake to move into the cooldown."),
+    config_path: Path = ConfigOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Start the unstake cooldown for part of the free stake."""
+    from node.daemon.app import connect_chain
+
+    settings, config = _context(config_path, account=account)
+    signer = _unlock(settings, config, password_file)
+    chain = connect_chain(settings, config)
+    units = _amount(amount, int(chain.market.token().functions.decimals().call()))
+    _sender(chain, signer).transact(chain.market.staking.functions.requestUnstake(units))
+    info = chain.market.stake_info(signer.address)
+    emit(info, as_json, f"unstaking {info['unstaking']}, withdrawable at {info['unstake_available_at']}")
+
+
+@app.command()
+def withdraw(
+    config_path: Path = ConfigOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Withdraw earnings from the JobMarket and stake whose cooldown has passed."""
+    from node.daemon.app import connect_chain
+
+    settings, config = _context(config_path, account=account)
+    signer = _unlock(settings, config, password_file)
+    chain = connect_chain(settings, config)
+    sender = _sender(chain, signer)
+    earnings = chain.market.claimable(signer.address)
+    if earnings:
+        sender.transact(chain.market.job_market.functions.withdraw())
+    info = chain.market.stake_info(signer.address)
+    unstaked = 0
+    if info["unstaking"] and info["unstake_available_at"] <= chain.market.chain_time():
+        unstaked = info["unstaking"]
+        sender.transact(chain.market.staking.functions.withdrawStake())
+    data = {"earnings": earnings, "stake": unstaked}
+    emit(data, as_json, f"withdrew {earnings} of earnings and {unstaked} of stake")
+
+
+@app.command()
+def status(
+    config_path: Path = ConfigOption,
+    account: str = AccountOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Stake, locked collateral, jobs by state, earnings and slashes (no password needed)."""
+    from neurolink.accounts.keystore import Keystore
+    from node.daemon.app import connect_chain, open_ledger
+
+    settings, config = _context(config_path, account=account)
+    address = config.account or Keystore(settings.keystore_dir).find(None).address
+    chain = connect_chain(settings, config)
+    ledger = open_ledger(settings, config, chain, address)
+    info = chain.market.stake_info(address)
+    totals = ledger.totals()
+    data = {
+        "provider": address,
+        "registered": chain.market.is_registered(address),
+        "stake": info["staked"],
+        "locked": info["locked"],
+        "free": info["free"],
+        "unstaking": info["unstaking"],
+        "jobs": ledger.counts_by_phase(),
+        "earned": totals["earned"],
+        "slashed": totals["slashed"],
+        "claimable": chain.market.claimable(address),
+        "cursor": ledger.cursor(),
+    }
+    emit(data, as_json)
+
+
+@app.command()
+def run(
+    *,
+    workers: bool = typer.Option(True, "--workers/--no-workers", help="Start the Celery device workers too."),
+    fault: str = typer.Option(
+        "none", help="DEMOS AND TESTS ONLY: misbehave on purpose (none, wrong-result, silent)."
+    ),
+    metrics_port: int = typer.Option(None, help="Serve Prometheus metrics on this port."),
+    json_logs: bool = typer.Option(False, "--json-logs", help="One JSON object per log line."),
+    config_path: Path = ConfigOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+) -> None:
+    """Run the provider daemon until SIGINT/SIGTERM."""
+    from node.daemon.app import build_daemon
+    from node.daemon.logs import setup_logging
+
+    settings, config = _context(config_path, account=account, fault=fault, metrics_port=metrics_port)
+    setup_logging(as_json=json_logs or settings.log_json)
+    signer = _unlock(settings, config, password_file)
+    daemon = build_daemon(settings, config, signer)
+    del signer  # the submitter holds the only reference to the key
+    pool = None
+    if workers:
+        from node.worker.pool import WorkerPool
+
+        pool = WorkerPool(settings, slots=config.devices)
+        pool.start()
+        pool.wait_ready()
+    signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: daemon.request_stop())
+    daemon.start()
+    try:
+        daemon.run()
+    finally:
+        daemon.stop()
+        if pool is not None:
+            pool.stop()
+        logging.shutdown()

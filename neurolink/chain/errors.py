@@ -38,3 +38,9 @@ class TransactionRevertedError(ChainError):
         self.error_name = error_name
         self.error_args = args or {}
         self.data = data
+
+
+class TransactionTimeoutError(ChainError):
+    """A sent transaction was not mined in time, even after fee bumps."""
+
+    exit_code = ExitCode.TIMEOUT

@@ -1,0 +1,1 @@
+"""Accounts: encrypted keystore v3 files and the password sources that unlock them."""

@@ -1,0 +1,105 @@
+"""The provider's own settings: node.toml under NEUROLINK_HOME, NEUROLINK_NODE_* env, then CLI flags."""
+
+import json
+import os
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from neurolink.config import Settings
+from node.daemon.errors import NodeConfigError
+
+ENV_PREFIX = "NEUROLINK_NODE_"
+
+
+class Fault(StrEnum):
+    """Misbehaviour for demos and tests only: off by default, announced loudly in the log when on."""
+
+    NONE = "none"
+    WRONG_RESULT = "wrong-result"  # reveal a digest that is not the result's
+    SILENT = "silent"  # claim and compute, but never commit or reveal
+
+
+class NodeConfig(BaseModel):
+    """What the operator decides: contracts, account, price, capacity, thresholds, observability."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_market: str | None = None
+    staking: str | None = None
+    token: str | None = None
+    # Where the watcher starts on a fresh ledger: the JobMarket's deployment block.
+    start_block: int = Field(default=0, ge=0)
+    account: str | None = None
+    ledger_path: Path | None = None
+    # Token units (wei of the token) per GPU-second; a job must pay at least price x declared GPU-seconds.
+    price_per_gpu_second: int = Field(default=0, ge=0, lt=2**96)
+    # None: detect (torch.cuda devices, else the CPU device slots of the settings).
+    devices: int | None = Field(default=None, ge=1, le=256)
+    vram_mb: int | None = Field(default=None, ge=0, lt=2**32)
+    tier: int = Field(default=0, ge=0, le=255)
+    max_runtime_s: int = Field(default=3600, ge=1)
+    # Seconds a job needs between claim and the commit deadline beyond its declared runtime.
+    deadline_margin_s: int = Field(default=30, ge=0)
+    withdraw_threshold: int = Field(default=0, ge=0)
+    poll_interval: float = Field(default=1.0, gt=0, le=60)
+    replace_after: float = Field(default=30.0, gt=0)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    fault: Fault = Fault.NONE
+
+    def ledger_file(self, settings: Settings) -> Path:
+        return self.ledger_path or settings.home / "node" / "ledger.sqlite"
+
+
+def load_node_config(settings: Settings, path: Path | None = None, **overrides: Any) -> NodeConfig:
+    """node.toml (default $NEUROLINK_HOME/node.toml), then NEUROLINK_NODE_* env, then `overrides`."""
+    path = path or settings.home / "node.toml"
+    values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text()))
+        except tomllib.TOMLDecodeError as exc:
+            raise NodeConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for name in NodeConfig.model_fields:
+        env = os.environ.get(ENV_PREFIX + name.upper())
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    deployment = _deployment(settings)
+    for name, key in (("job_market", "JobMarket"), ("staking", "Staking"), ("token", "NeuroToken")):
+        if values.get(name) is None and key in deployment:
+            values[name] = deployment[key]
+    try:
+        return NodeConfig(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise NodeConfigError(f"node config {where}: {first['msg']}") from exc
+
+
+def _deployment(settings: Settings) -> dict[str, str]:
+    """Contract addresses from $NEUROLINK_HOME/deployments/*.json ({"contracts": {name: address}})."""
+    folder = settings.deployments_dir
+    if not folder.is_dir():
+        return {}
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise NodeConfigError(f"{path}: not valid JSON: {exc}") from exc
+        contracts = data.get("contracts", data) if isinstance(data, dict) else {}
+        found.update({k: v for k, v in contracts.items() if isinstance(v, str)})
+    return found
+
+
+def require(value: str | None, name: str) -> str:
+    if not value:
+        raise NodeConfigError(
+            f"no {name} address: set it in node.toml, NEUROLINK_NODE_{name.upper()} or a flag"
+        )
+    return value

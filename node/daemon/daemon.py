@@ -1,0 +1,460 @@
+"""The provider daemon: one loop that watches, decides, claims, computes, commits, reveals and withdraws.
+
+Every step reads the ledger's phase of a job and the contract's view of it, so the loop picks up where a
+crashed process left off: a claim, commit or reveal is only sent again when the chain shows it missing.
+"""
+
+import logging
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from neurolink.chain.errors import ChainError, TransactionRevertedError
+from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.views import JobPhase
+from node.daemon.config import Fault
+from node.daemon.crash import crash_point
+from node.daemon.ledger import EventRow, JobRow, Ledger, Phase, TxStatus
+from node.daemon.market import CLOSED, ChainJob, Market
+from node.daemon.policy import Policy
+
+if TYPE_CHECKING:
+    from node.daemon.dispatcher import JobDispatcher
+    from node.daemon.metrics import NodeMetrics
+    from node.daemon.submitter import Submitter
+    from node.daemon.watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+# The events that start or end a job; everything in between the node reads from the contract's views.
+WATCHED_EVENTS = ("JobCreated", "JobSettled", "JobFailed", "JobCancelled", "JobExpired")
+# Gas beyond the estimate for calls whose cost depends on transactions mined just before them (unused
+# gas is not paid): a claim estimated for slot 0 may land in a later, dearer slot; the reveal that
+# completes a round also settles the job.
+CLAIM_EXTRA_GAS = 40_000
+SETTLE_GAS_BASE = 150_000
+SETTLE_GAS_PER_SLOT = 50_000
+# IJobMarket.FailReason.NoQuorum (UnderClaimed is 0).
+FAIL_NO_QUORUM = 1
+# Longest pause between two attempts to compute a job.
+MAX_RETRY_PAUSE_S = 30.0
+# Phases in which a job holds this node's devices.
+HOLDS_DEVICES = frozenset({Phase.CLAIMED, Phase.COMPUTING})
+# Phases after our claim: the job's settlement decides our earnings or slash.
+OURS = frozenset(
+    {
+        Phase.CLAIMING,
+        Phase.CLAIMED,
+        Phase.COMPUTING,
+        Phase.COMPUTED,
+        Phase.COMMITTING,
+        Phase.COMMITTED,
+        Phase.REVEALING,
+        Phase.REVEALED,
+        Phase.FAILED,
+    }
+)
+
+
+class Daemon:
+    """Wires the components and runs the loop; `start`/`stop` start and stop them in order."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        market: Market,
+        watcher: "Watcher",
+        submitter: "Submitter",
+        policy: Policy,
+        dispatcher: "JobDispatcher",
+        metrics: "NodeMetrics | None" = None,
+        fault: Fault = Fault.NONE,
+        withdraw_threshold: int = 0,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.ledger = ledger
+        self.market = market
+        self.watcher = watcher
+        self.submitter = submitter
+        self.policy = policy
+        self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.fault = fault
+        self.withdraw_threshold = withdraw_threshold
+        self.poll_interval = poll_interval
+        self.me = submitter.address
+        self._stop = threading.Event()
+        # Failed computations: how often, and when the next attempt may start (monotonic seconds).
+        self._attempts: dict[int, int] = {}
+        self._retry_at: dict[int, float] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.fault is not Fault.NONE:
+            log.warning(
+                "FAULT INJECTION ON: this node misbehaves on purpose", extra={"fault": self.fault.value}
+            )
+        self.submitter.start()
+        self.watcher.start()
+        self.dispatcher.start()
+        if self.metrics is not None:
+            self.metrics.start()
+        log.info("node started", extra={"provider": self.me, "jobs": self.ledger.counts_by_phase()})
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.metrics is not None:
+            self.metrics.stop()
+        self.dispatcher.stop()
+        self.watcher.stop()
+        self.submitter.stop()
+        log.info("node stopped")
+
+    def run(self) -> None:
+        """Tick every `poll_interval` until stopped."""
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except ChainError as exc:
+                # The chain is unreachable or restarting: keep state, try again next tick.
+                log.warning("chain unavailable, retrying", extra={"error": str(exc)})
+            except OSError as exc:
+                log.warning("connection failed, retrying", extra={"error": str(exc)})
+            except Exception:
+                # A daemon that dies on one bad answer strands its jobs; log it and go on next tick.
+                log.exception("tick failed, retrying")
+            self._stop.wait(self.poll_interval)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- one round -------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        self.watcher.poll()
+        for event in self.ledger.pending_events():
+            self._on_event(event)
+            self.ledger.mark_handled(event)
+        self._claim_queued()
+        for job in self.ledger.jobs(active_only=True):
+            if job.phase is not Phase.QUEUED:
+                self._advance(job)
+        self._maybe_withdraw()
+        if self.metrics is not None:
+            self.metrics.update(self)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def _on_event(self, event: EventRow) -> None:
+        if event.name == "JobCreated" and event.job_id is not None:
+            self._consider(event.job_id)
+            return
+        if event.job_id is None:
+            return
+        job = self.ledger.job(event.job_id)
+        if job is None:
+            return
+        if event.name in ("JobCancelled", "JobExpired") and job.phase is Phase.QUEUED:
+            self._close(job, Phase.LOST, f"job {event.name.removeprefix('Job').lower()}")
+        elif event.name == "JobSettled" and (job.phase in OURS or job.phase is Phase.QUEUED):
+            self._settled(job, event.args)
+        elif event.name == "JobFailed" and (job.phase in OURS or job.phase is Phase.QUEUED):
+            self._failed(job, event.args)
+
+    def _consider(self, job_id: int) -> None:
+        """A new job: skip it with a logged reason, or queue it for claiming."""
+        if self.ledger.job(job_id) is not None:
+            return
+        chain_job = self.market.job(job_id)
+        info = {
+            "gpu_count": chain_job.gpu_count,
+            "replicas": chain_job.replicas,
+            "collateral": chain_job.collateral,
+        }
+        decision = self.policy.fits(chain_job, self.market.chain_time())
+        if decision.claim:
+            problem = self.dispatcher.check_spec(chain_job)
+            if problem:
+                decision = decision.__class__(False, problem)
+        if not decision.claim:
+            self.ledger.add_job(job_id, Phase.SKIPPED, info, decision.reason)
+            log.info("skipping job", extra={"job_id": job_id, "reason": decision.reason})
+            return
+        self.ledger.add_job(job_id, Phase.QUEUED, info)
+        log.info("job queued", extra={"job_id": job_id, "payment": chain_job.payment})
+
+    def _settled(self, job: JobRow, args: dict[str, Any]) -> None:
+        slot = self.market.slot_of(job.job_id, self.me)
+        winning = str(args["winningDigest"])
+        if slot is None:
+            self._close(job, Phase.LOST, "settled without our claim")
+            return
+        if slot.revealed and "0x" + slot.digest.hex() == winning:
+            earned, slashed = int(args["rewardPerWinner"]), 0
+        else:
+            earned, slashed = 0, int(job.info.get("collateral", 0))
+        self.ledger.update_job(job.job_id, Phase.SETTLED, earned=earned, slashed=slashed, reason="")
+        log.info("job settled", extra={"job_id": job.job_id, "earned": earned, "slashed": slashed})
+
+    def _failed(self, job: JobRow, args: dict[str, Any]) -> None:
+        slot = self.market.slot_of(job.job_id, self.me)
+        no_quorum = int(args["reason"]) == FAIL_NO_QUORUM
+        # Under-claimed jobs release every slot; without a quorum only the silent slots are slashed.
+        slashed = int(job.info.get("collateral", 0)) if no_quorum and slot and not slot.revealed else 0
+        reason = f"job failed on-chain ({'NoQuorum' if no_quorum else 'UnderClaimed'})"
+        self.ledger.update_job(
+            job.job_id, Phase.SETTLED if slot else Phase.LOST, slashed=slashed, reason=reason
+        )
+        log.info("job failed", extra={"job_id": job.job_id, "slashed": slashed, "reason": reason})
+
+    def _close(self, job: JobRow, phase: Phase, reason: str) -> None:
+        self.ledger.update_job(job.job_id, phase, reason=reason)
+        log.info("job closed", extra={"job_id": job.job_id, "phase": phase.value, "reason": reason})
+
+    # -- claiming --------------------------------------------------------------------------------
+
+    def _claim_queued(self) -> None:
+        queued = [j for j in self.ledger.jobs(active_only=True) if j.phase is Phase.QUEUED]
+        if not queued:
+            return
+        now = self.market.chain_time()
+        chain_jobs = [self.market.job(j.job_id) for j in queued]
+        stakes = {cj.requester: self.market.stake_of(cj.requester) for cj in chain_jobs}
+        for chain_job in self.policy.order(chain_jobs, stakes, now):
+            row = self.ledger.job(chain_job.job_id)
+            assert row is not None
+            phase = self.market.phase(chain_job.job_id)
+            if phase in CLOSED or phase is not JobPhase.CLAIMING:
+                self._close(row, Phase.LOST, f"no longer claimable (market phase {phase.name.lower()})")
+                continue
+            decision = self.policy.can_claim_now(chain_job, now, self._busy_devices(), self._free_stake())
+            if not decision.claim:
+                if decision.reason != row.reason:
+                    self.ledger.update_job(row.job_id, reason=decision.reason)
+                    log.info("job waits", extra={"job_id": row.job_id, "reason": decision.reason})
+                continue
+            self._claim(chain_job)
+
+    def _claim(self, chain_job: ChainJob) -> None:
+        job_id = chain_job.job_id
+        self.ledger.update_job(job_id, Phase.CLAIMING, reason="")
+        try:
+            self.submitter.transact(
+                self.market.job_market.functions.claim(job_id),
+                action="claim",
+                job_id=job_id,
+                extra_gas=CLAIM_EXTRA_GAS,
+            )
+        except TransactionRevertedError as exc:
+            row = self.ledger.job(job_id)
+            assert row is not None
+            if exc.error_name:
+                # The contract said no (full, closed, not eligible): final.
+                self._close(row, Phase.LOST, f"claim reverted: {exc.error_name}")
+            else:
+                # No reason given (out of gas, say): the policy looks at the job again next round.
+                self.ledger.update_job(job_id, Phase.QUEUED, reason=str(exc))
+                log.warning("claim failed, will retry", extra={"job_id": job_id, "error": str(exc)})
+            return
+        self.ledger.update_job(job_id, Phase.CLAIMED)
+        log.info("claimed", extra={"job_id": job_id})
+        crash_point("after-claim")
+
+    def _busy_devices(self) -> int:
+        return sum(
+            int(j.info.get("gpu_count", 1))
+            for j in self.ledger.jobs(active_only=True)
+            if j.phase in HOLDS_DEVICES
+        )
+
+    def _free_stake(self) -> int:
+        return self.market.stake_info(self.me)["free"]
+
+    # -- the job's way after the claim ----------------------------------------------------------
+
+    def _advance(self, job: JobRow) -> None:
+        try:
+            step = getattr(self, f"_on_{job.phase.value}")
+        except AttributeError:
+            return
+        try:
+            step(job)
+        except TransactionRevertedError as exc:
+            log.warning(
+                "transaction reverted",
+                extra={
+                    "job_id": job.job_id,
+                    "phase": job.phase.value,
+                    "error": exc.error_name,
+                    "detail": str(exc),
+                },
+            )
+            self._reconcile_after_revert(job, exc)
+
+    def _reconcile_after_revert(self, job: JobRow, exc: TransactionRevertedError) -> None:
+        phase = self.market.phase(job.job_id)
+        if phase in CLOSED:
+            # Settled by another node's reveal or settle in between: the event finishes the job.
+            return
+        if exc.error_name in ("JobMarketCommitClosed", "JobMarketRevealClosed", "JobMarketNotCommitted"):
+            self.ledger.update_job(job.job_id, Phase.FAILED, reason=f"too late: {exc.error_name}")
+
+    def _on_claiming(self, job: JobRow) -> None:
+        """After a crash between claim and record: the chain says whether the claim made it."""
+        if self.market.slot_of(job.job_id, self.me) is not None:
+            self.ledger.update_job(job.job_id, Phase.CLAIMED)
+            log.info("claim confirmed after restart", extra={"job_id": job.job_id})
+        elif self.submitter.outcome(job.job_id, "claim") is not TxStatus.PENDING:
+            # Never sent, or dropped: back to the queue, where the policy decides again.
+            self.ledger.update_job(job.job_id, Phase.QUEUED)
+
+    def _on_claimed(self, job: JobRow) -> None:
+        chain_job = self.market.job(job.job_id)
+        self.dispatcher.submit(chain_job)
+        self.ledger.update_job(job.job_id, Phase.COMPUTING)
+        log.info("computing", extra={"job_id": job.job_id})
+        crash_point("during-compute")
+
+    def _on_computing(self, job: JobRow) -> None:
+        if not self.dispatcher.knows(job.job_id):
+            # Not running here: a restart lost it, or the last attempt failed. Results are
+            # deterministic, so run it (again), after a growing pause if attempts failed.
+            if time.monotonic() < self._retry_at.get(job.job_id, 0.0):
+                return
+            log.info("dispatching again", extra={"job_id": job.job_id})
+            self.dispatcher.submit(self.market.job(job.job_id))
+            return
+        outcome = self.dispatcher.poll(job.job_id)
+        if outcome is None:
+            return
+        if outcome.error:
+            if self.market.chain_time() > self.market.job(job.job_id).commit_deadline:
+                self.ledger.update_job(job.job_id, Phase.FAILED, reason=f"compute failed: {outcome.error}")
+                return
+            attempts = self._attempts[job.job_id] = self._attempts.get(job.job_id, 0) + 1
+            self._retry_at[job.job_id] = time.monotonic() + min(2.0**attempts, MAX_RETRY_PAUSE_S)
+            log.warning(
+                "compute failed, will retry",
+                extra={"job_id": job.job_id, "error": outcome.error, "attempt": attempts},
+            )
+            return
+        digest = outcome.digest
+        if self.fault is Fault.WRONG_RESULT:
+            digest = "0x" + secrets.token_bytes(32).hex()
+            log.warning(
+                "FAULT wrong-result: revealing a digest that is not the result's",
+                extra={"job_id": job.job_id},
+            )
+        self.ledger.update_job(
+            job.job_id,
+            Phase.COMPUTED,
+            result_cid=outcome.cid,
+            digest=digest,
+            busy_seconds=job.busy_seconds + outcome.seconds,
+        )
+        log.info(
+            "computed", extra={"job_id": job.job_id, "cid": outcome.cid, "seconds": round(outcome.seconds, 3)}
+        )
+
+    def _on_computed(self, job: JobRow) -> None:
+        if self.fault is Fault.SILENT:
+            return
+        if int(job.info.get("replicas", 1)) == 1:
+            # One replica: nothing to copy, so the contract skips the commit round.
+            self.ledger.update_job(job.job_id, Phase.REVEALING)
+            self._reveal(job.job_id, job.digest or "", "0x" + "00" * 32)
+            return
+        # The salt is on disk before any commitment to it exists anywhere.
+        salt = self.ledger.save_salt(job.job_id, "0x" + new_salt().hex())
+        self._commit(job.job_id, job.digest or "", salt)
+
+    def _on_committing(self, job: JobRow) -> None:
+        slot = self.market.slot_of(job.job_id, self.me)
+        if slot is not None and slot.committed:
+            self.ledger.update_job(job.job_id, Phase.COMMITTED)
+            return
+        if self.submitter.outcome(job.job_id, "commit") is TxStatus.PENDING:
+            return
+        self._commit(job.job_id, job.digest or "", job.salt or "")
+
+    def _commit(self, job_id: int, digest: str, salt: str) -> None:
+        value = commitment(job_id, self.me, digest, salt)
+        self.submitter.transact(
+            self.market.job_market.functions.commit(job_id, value), action="commit", job_id=job_id
+        )
+        self.ledger.update_job(job_id, Phase.COMMITTED)
+        log.info("committed", extra={"job_id": job_id})
+
+    def _on_committed(self, job: JobRow) -> None:
+        phase = self.market.phase(job.job_id)
+        if phase is JobPhase.REVEALING:
+            self.ledger.update_job(job.job_id, Phase.REVEALING)
+            self._reveal(job.job_id, job.digest or "", job.salt or "")
+        elif phase is JobPhase.SETTLEABLE:
+            self._settle(job.job_id)
+
+    def _on_revealing(self, job: JobRow) -> None:
+        slot = self.market.slot_of(job.job_id, self.me)
+        if slot is not None and slot.revealed:
+            self.ledger.update_job(job.job_id, Phase.REVEALED)
+            return
+        if self.submitter.outcome(job.job_id, "reveal") is TxStatus.PENDING:
+            return
+        if self.market.phase(job.job_id) in CLOSED:
+            return
+        salt = job.salt or "0x" + "00" * 32
+        self._reveal(job.job_id, job.digest or "", salt)
+
+    def _reveal(self, job_id: int, digest: str, salt: str) -> None:
+        # Whichever reveal completes the round also settles the job; another node's reveal mined between
+        # our estimate and ours makes ours that one, so leave room for the settlement's loops.
+        replicas = self.market.job(job_id).replicas
+        self.submitter.transact(
+            self.market.job_market.functions.reveal(job_id, _b32(digest), _b32(salt)),
+            action="reveal",
+            job_id=job_id,
+            extra_gas=SETTLE_GAS_BASE + SETTLE_GAS_PER_SLOT * replicas,
+        )
+        self.ledger.update_job(job_id, Phase.REVEALED)
+        log.info("revealed", extra={"job_id": job_id, "digest": digest})
+
+    def _on_revealed(self, job: JobRow) -> None:
+        if self.market.phase(job.job_id) is JobPhase.SETTLEABLE:
+            self._settle(job.job_id)
+
+    def _settle(self, job_id: int) -> None:
+        """Anyone may settle a due job; another node winning the race is fine."""
+        try:
+            self.submitter.transact(
+                self.market.job_market.functions.settle(job_id), action="settle", job_id=job_id
+            )
+        except TransactionRevertedError as exc:
+            if exc.error_name not in ("JobMarketJobClosed", "JobMarketNotSettleable"):
+                raise
+            return
+        log.info("settled", extra={"job_id": job_id})
+
+    # -- earnings --------------------------------------------------------------------------------
+
+    def _maybe_withdraw(self) -> None:
+        claimable = self.market.claimable(self.me)
+        if claimable == 0 or claimable < self.withdraw_threshold:
+            return
+        crash_point("before-withdraw")
+        try:
+            self.submitter.transact(self.market.job_market.functions.withdraw(), action="withdraw")
+        except TransactionRevertedError as exc:
+            if exc.error_name != "JobMarketNothingToWithdraw":
+                raise
+            return
+        log.info("withdrew earnings", extra={"amount": claimable})
+
+
+def _b32(value: str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x"))
+    if len(raw) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(raw)}")
+    return raw

@@ -1,0 +1,114 @@
+"""The node's typed view of JobMarket and Staking: jobs, slots, phases, stakes, and the calls it sends."""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from neurolink.chain.artifacts import contract_at
+from neurolink.protocol.views import JobPhase, read_job, read_phase
+
+if TYPE_CHECKING:
+    from web3 import Web3
+    from web3.contract import Contract
+
+
+CLOSED = frozenset({JobPhase.SETTLED, JobPhase.FAILED, JobPhase.CANCELLED, JobPhase.EXPIRED})
+
+
+@dataclass(frozen=True)
+class ChainJob:
+    """IJobMarket.Job with its id and the requirements flattened, as the policy reads it."""
+
+    job_id: int
+    requester: str
+    claim_deadline: int
+    commit_deadline: int
+    reveal_deadline: int
+    payment: int
+    collateral: int
+    replicas: int
+    quorum: int
+    claimed: int
+    committed: int
+    revealed: int
+    gpu_count: int
+    vram_mb: int
+    tier: int
+    max_gpu_seconds: int
+    fee_bps: int
+    spec_digest: bytes
+
+
+@dataclass(frozen=True)
+class SlotState:
+    provider: str
+    committed: bool
+    revealed: bool
+    commitment: bytes
+    digest: bytes
+
+
+class Market:
+    """Reads of JobMarket and Staking for one provider address."""
+
+    def __init__(self, w3: "Web3", job_market: str, staking: str) -> None:
+        self.w3 = w3
+        self.job_market: Contract = contract_at(w3, "JobMarket", job_market)
+        self.staking: Contract = contract_at(w3, "Staking", staking)
+
+    def token(self) -> "Contract":
+        return contract_at(self.w3, "NeuroToken", self.staking.functions.token().call())
+
+    def job(self, job_id: int) -> ChainJob:
+        view = read_job(self.job_market, job_id)
+        req = view.requirements
+        return ChainJob(
+            job_id=job_id,
+            requester=str(view.requester),
+            claim_deadline=view.claim_deadline,
+            commit_deadline=view.commit_deadline,
+            reveal_deadline=view.reveal_deadline,
+            payment=view.payment,
+            collateral=view.collateral,
+            replicas=view.replicas,
+            quorum=view.quorum,
+            claimed=view.claimed,
+            committed=view.committed,
+            revealed=view.revealed,
+            gpu_count=req.gpu_count,
+            vram_mb=req.vram_mb,
+            tier=req.tier,
+            max_gpu_seconds=req.max_gpu_seconds,
+            fee_bps=view.fee_bps,
+            spec_digest=view.spec_digest,
+        )
+
+    def phase(self, job_id: int) -> JobPhase:
+        return read_phase(self.job_market, job_id)
+
+    def slot_of(self, job_id: int, provider: str) -> SlotState | None:
+        for s in self.job_market.functions.getSlots(job_id).call():
+            if str(s[0]).lower() == provider.lower():
+                return SlotState(str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]))
+        return None
+
+    def chain_time(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def claimable(self, account: str) -> int:
+        return int(self.job_market.functions.claimable(account).call())
+
+    def stake_info(self, account: str) -> dict[str, int]:
+        info = self.staking.functions.stakeInfoOf(account).call()
+        return {
+            "staked": int(info[0]),
+            "locked": int(info[1]),
+            "unstaking": int(info[2]),
+            "unstake_available_at": int(info[3]),
+            "free": int(self.staking.functions.freeStakeOf(account).call()),
+        }
+
+    def stake_of(self, account: str) -> int:
+        return int(self.staking.functions.stakeOf(account).call())
+
+    def is_registered(self, account: str) -> bool:
+        return bool(self.staking.functions.isRegistered(account).call())

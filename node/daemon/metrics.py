@@ -1,0 +1,77 @@
+"""Prometheus metrics of a node: jobs by phase, earnings, slashes, device busy time, chain lag."""
+
+import logging
+from typing import TYPE_CHECKING
+
+from node.daemon.ledger import Phase
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from node.daemon.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+
+class NodeMetrics:
+    """A registry of its own (several nodes may share a process in tests) served over HTTP."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Gauge
+
+        self.host = host
+        self.port = port
+        self.registry = CollectorRegistry()
+        self.jobs = Gauge(
+            "neurolink_node_jobs", "Jobs in the ledger by phase", ["phase"], registry=self.registry
+        )
+        self.earned = Gauge(
+            "neurolink_node_earned_tokens",
+            "Rewards credited by settled jobs (token units)",
+            registry=self.registry,
+        )
+        self.slashed = Gauge(
+            "neurolink_node_slashed_tokens",
+            "Collateral lost to slashing (token units)",
+            registry=self.registry,
+        )
+        self.busy = Gauge(
+            "neurolink_node_device_busy_seconds",
+            "Seconds of compute the node's jobs took",
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "neurolink_node_chain_lag_blocks", "Chain head minus the watcher cursor", registry=self.registry
+        )
+        self.head = Gauge("neurolink_node_chain_head_block", "Latest block seen", registry=self.registry)
+        self.claimable = Gauge(
+            "neurolink_node_claimable_tokens", "Earnings waiting to be withdrawn", registry=self.registry
+        )
+        self._server: WSGIServer | None = None
+
+    def start(self) -> None:
+        from prometheus_client import start_http_server
+
+        if self.port is None:
+            return
+        self._server, _thread = start_http_server(self.port, addr=self.host, registry=self.registry)
+        self.port = self._server.server_port
+        log.info("metrics endpoint", extra={"url": f"http://{self.host}:{self.port}/metrics"})
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def update(self, daemon: "Daemon") -> None:
+        counts = daemon.ledger.counts_by_phase()
+        for phase in Phase:
+            self.jobs.labels(phase=phase.value).set(counts.get(phase.value, 0))
+        totals = daemon.ledger.totals()
+        self.earned.set(totals["earned"])
+        self.slashed.set(totals["slashed"])
+        self.busy.set(daemon.ledger.busy_seconds())
+        self.lag.set(daemon.watcher.lag)
+        self.head.set(daemon.watcher.head)
+        self.claimable.set(daemon.market.claimable(daemon.me))

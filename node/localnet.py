@@ -1,0 +1,282 @@
+"""Provider nodes on one machine, for demos, benchmarks and tests: a deployed network, a host with device
+workers, provider accounts on it and their daemons as `neurolink node run` processes.
+
+Devnet only: accounts are anvil's public development keys and keystores use a low scrypt cost.
+"""
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from neurolink.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from neurolink.devnet.anvil import Anvil
+    from node.worker.pool import WorkerPool
+
+PASSWORD = "neurolink-devnet"
+TOKEN = 10**18
+# Devnet keystores use a low scrypt cost; operators' keystores keep eth-account's standard cost.
+FAST_SCRYPT = 2**4
+WINDOW = 60  # the contract's hard floor for job windows
+
+
+@dataclass
+class Network:
+    anvil: "Anvil"
+    w3: "Web3"
+    token: Any
+    staking: Any
+    market: Any
+
+    @property
+    def rpc_url(self) -> str:
+        return self.anvil.rpc_url
+
+
+def deploy_network(anvil: "Anvil") -> Network:
+    """NeuroToken, Staking and JobMarket, wired, with job windows down to the contract's floor."""
+    from neurolink.chain.provider import connect
+    from neurolink.chain.tx import TxSender
+    from neurolink.compiler.build import DEFAULT_OUT, DEFAULT_SOURCES, build
+    from neurolink.devnet.accounts import dev_account
+    from neurolink.protocol.deploy import deploy_protocol
+
+    build(DEFAULT_SOURCES, DEFAULT_OUT)
+    w3 = connect(anvil.rpc_url)
+    owner = TxSender(w3, dev_account(0))
+    protocol = deploy_protocol(owner)
+    owner.transact(protocol.market.functions.setWindowBounds(WINDOW, 7 * 24 * 3600))
+    return Network(anvil, w3, protocol.token, protocol.staking, protocol.market)
+
+
+@dataclass
+class Host:
+    """One NEUROLINK_HOME on this machine: content store, keystore, broker settings, device workers.
+
+    Several provider accounts may run on one host, each a daemon with its own node config and ledger,
+    sharing the host's workers (the dispatcher's job ids carry the provider, so they never collide).
+    """
+
+    home: Path
+    env: dict[str, str]
+
+    @property
+    def content(self) -> Path:
+        return self.home / "content"
+
+    def settings(self) -> Settings:
+        names = {"NEUROLINK_BROKER_URL": "broker_url", "NEUROLINK_RESULT_BACKEND": "result_backend",
+                 "NEUROLINK_QUEUE_PREFIX": "queue_prefix", "NEUROLINK_CPU_SLOTS": "cpu_slots"}  # fmt: skip
+        overrides: dict[str, Any] = {name: self.env[key] for key, name in names.items()}
+        return load_settings(home=self.home, **overrides)
+
+
+def make_host(home: Path, broker: str, *, slots: int = 1) -> Host:
+    """A host folder with a content store and a password file; its workers use `broker` ("sqlite" works)."""
+    (home / "content").mkdir(parents=True, exist_ok=True)
+    (home / "password").write_text(PASSWORD + "\n")
+    env = {
+        "NEUROLINK_HOME": str(home),
+        "NEUROLINK_BROKER_URL": broker,
+        "NEUROLINK_RESULT_BACKEND": broker,
+        "NEUROLINK_QUEUE_PREFIX": f"t{uuid.uuid4().hex[:10]}",
+        "NEUROLINK_CPU_SLOTS": str(slots),
+        "NEUROLINK_PASSWORD": PASSWORD,
+    }
+    return Host(home, env)
+
+
+def start_workers(host: Host) -> "WorkerPool":
+    """The host's device workers, started apart from the daemons (`neurolink node run --no-workers`)."""
+    from node.worker.pool import WorkerPool
+
+    pool = WorkerPool(host.settings())
+    pool.start()
+    pool.wait_ready()
+    return pool
+
+
+@dataclass
+class ProviderHome:
+    """One provider account on a host: its node config, ledger and log."""
+
+    host: Host
+    index: int
+    address: str
+    rpc_url: str
+
+    @property
+    def home(self) -> Path:
+        return self.host.home
+
+    @property
+    def config(self) -> Path:
+        return self.home / f"node-{self.index}.toml"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "node" / f"ledger-{self.index}.sqlite"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / f"node-{self.index}.log"
+
+
+def make_provider(
+    network: Network,
+    host: Host,
+    index: int,
+    *,
+    stake_tokens: int = 100,
+    price: int = 0,
+    devices: int = 1,
+) -> ProviderHome:
+    """Dev account `index` as a provider on `host`: funded, registered, staked, keystore and config."""
+    from neurolink.accounts.errors import KeystoreExistsError
+    from neurolink.accounts.keystore import Keystore
+    from neurolink.chain.tx import TxSender
+    from neurolink.devnet.accounts import dev_account
+    from neurolink.protocol.params import Capabilities
+
+    account = dev_account(index)
+    if network.w3.eth.get_balance(account.address) == 0:
+        # Beyond anvil's ten funded accounts: gas money from the deployer.
+        TxSender(network.w3, dev_account(0)).send({"to": account.address, "value": 10**20}, "fund")
+    with contextlib.suppress(KeystoreExistsError):  # the account served another chain on this host
+        Keystore(host.home / "keystore", scrypt_n=FAST_SCRYPT).import_key(account.key.hex(), PASSWORD)
+    provider = ProviderHome(host, index, account.address, network.rpc_url)
+    provider.config.write_text(
+        f'account = "{account.address}"\nledger_path = "{provider.ledger_path}"\n'
+        f'job_market = "{network.market.address}"\nstaking = "{network.staking.address}"\n'
+        f'token = "{network.token.address}"\nstart_block = {network.w3.eth.block_number}\n'
+        f"price_per_gpu_second = {price}\ndevices = {devices}\nvram_mb = 4096\npoll_interval = 0.2\n"
+        f"replace_after = 20\n"
+    )
+    sender = TxSender(network.w3, account)
+    sender.transact(network.token.functions.faucet())
+    sender.transact(network.token.functions.approve(network.staking.address, stake_tokens * TOKEN))
+    sender.transact(network.staking.functions.register(Capabilities(devices, 4096, 0, price).as_tuple()))
+    sender.transact(network.staking.functions.stake(stake_tokens * TOKEN))
+    return provider
+
+
+def node_env(provider: ProviderHome, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROLINK_")}
+    return {**env, **provider.host.env, "NEUROLINK_RPC_URL": provider.rpc_url, **extra}
+
+
+class NodeLog:
+    """The JSON log of a provider's daemon, however many times it was started."""
+
+    def __init__(self, provider: ProviderHome) -> None:
+        self.path = provider.log_path
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.startswith("{")]
+
+    def has(self, msg: str, job_id: int) -> bool:
+        return any(e["msg"] == msg and e.get("job_id") == job_id for e in self.entries())
+
+
+class NodeProcess:
+    """`neurolink node run` as a child process with JSON logs in a file, like an operator runs it."""
+
+    def __init__(self, provider: ProviderHome, *args: str, crash_at: str | None = None) -> None:
+        self.provider = provider
+        extra = {"NEUROLINK_CRASH_AT": crash_at} if crash_at else {}
+        cli = Path(sys.executable).parent / "neurolink"
+        with open(provider.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(cli),
+                    "node",
+                    "run",
+                    "--json-logs",
+                    "--config",
+                    str(provider.config),
+                    "--password-file",
+                    str(provider.home / "password"),
+                    *args,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=node_env(provider, **extra),
+            )
+
+    def wait_exit(self, timeout: float) -> int:
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        stop_all([self])
+
+    def logs(self) -> list[dict[str, Any]]:
+        """Every JSON line this provider's daemons wrote (this run and earlier ones)."""
+        return NodeLog(self.provider).entries()
+
+
+def stop_all(nodes: list[NodeProcess]) -> None:
+    """SIGTERM every node at once (their shutdowns overlap), SIGKILL any still running after 30 s."""
+    from neurolink.processes import stop_processes
+
+    stop_processes([node.process for node in nodes], timeout=30)
+
+
+def create_job(
+    network: Network,
+    spec: bytes,
+    host: Host,
+    *,
+    requester: int = 1,
+    payment: int = 3 * TOKEN,
+    replicas: int = 1,
+    collateral: int = 5 * TOKEN,
+    gpu_count: int = 1,
+    max_gpu_seconds: int = 10,
+    windows: tuple[int, int, int] = (WINDOW, WINDOW, WINDOW),
+) -> int:
+    """Put the spec in the content store and escrow a job for it from a wallet; returns the job id."""
+    from web3.logs import DISCARD
+
+    from neurolink.chain.tx import TxSender
+    from neurolink.content import LocalStore, cid_to_digest
+    from neurolink.devnet.accounts import dev_account
+    from neurolink.protocol.params import JobParams, Requirements
+
+    digest = cid_to_digest(LocalStore(host.content).put_bytes(spec))
+    sender = TxSender(network.w3, dev_account(requester))
+    if network.token.functions.balanceOf(sender.address).call() < payment:
+        sender.transact(network.token.functions.faucet())
+    sender.transact(network.token.functions.approve(network.market.address, payment))
+    params = JobParams(
+        spec_digest=digest,
+        payment=payment,
+        replicas=replicas,
+        collateral=collateral,
+        requirements=Requirements(gpu_count=gpu_count, max_gpu_seconds=max_gpu_seconds),
+        claim_window=windows[0],
+        commit_window=windows[1],
+        reveal_window=windows[2],
+    )
+    receipt = sender.transact(network.market.functions.createJob(params.as_tuple()))
+    (event,) = network.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
+    return int(event["args"]["jobId"])
+
+
+def benchmark_spec(replicas: int = 1, *, iterations: int = 2, size: int = 64, seed: int = 0) -> bytes:
+    from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
+
+    return JobSpec(
+        workload=BenchmarkWorkload(size=size, iterations=iterations),
+        replicas=replicas,
+        requirements=Requirements(gpu_count=1, max_runtime_s=10),
+        seed=seed,
+    ).canonical_json()

@@ -1,0 +1,91 @@
+"""Provider-node latency: a job from the wallet's createJob to the provider's reward in its wallet.
+
+    .venv/bin/python scripts/bench_node.py [--broker sqlite|redis://127.0.0.1:6379/9] [--jobs 10]
+
+Starts anvil, the contracts, one host with two CPU device workers and three provider daemons
+(`neurolink node run --no-workers`), then runs `--jobs` tiny GEMM benchmark jobs with k = 1 and as
+many with k = 3, one at a time; prints one JSON object with the medians.
+"""
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from neurolink.devnet.anvil import start_anvil
+from neurolink.protocol.views import JobPhase, read_phase
+from node.localnet import (
+    TOKEN,
+    Network,
+    NodeProcess,
+    ProviderHome,
+    benchmark_spec,
+    create_job,
+    deploy_network,
+    make_host,
+    make_provider,
+    start_workers,
+    stop_all,
+)
+
+
+def _wait(predicate: Any, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("job did not finish in time")
+        time.sleep(0.01)
+
+
+def run_job(
+    network: Network, providers: list[ProviderHome], host: Any, replicas: int, seed: int
+) -> dict[str, float]:
+    """Seconds from createJob's receipt to settlement, and to the last reward reaching a wallet."""
+    token = network.token.functions
+    payment = 3 * TOKEN
+    # What the winners get together: the payment less the protocol fee (k-way split rounds down).
+    reward = payment - payment * network.market.functions.feeBps().call() // 10_000 - replicas
+    before = sum(token.balanceOf(p.address).call() for p in providers)
+    started = time.perf_counter()
+    job_id = create_job(
+        network, benchmark_spec(replicas, seed=seed), host, payment=payment, replicas=replicas
+    )
+    _wait(lambda: read_phase(network.market, job_id) is JobPhase.SETTLED)
+    settled = time.perf_counter() - started
+    _wait(lambda: sum(token.balanceOf(p.address).call() for p in providers) - before >= reward)
+    return {"settled_s": settled, "paid_s": time.perf_counter() - started}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--broker", default="sqlite", help="Celery broker and result backend URL.")
+    parser.add_argument("--jobs", type=int, default=10, help="Jobs per replica count.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="neurolink-bench-node-") as folder, start_anvil() as anvil:
+        network = deploy_network(anvil)
+        host = make_host(Path(folder), args.broker, slots=2)
+        pool = start_workers(host)
+        providers = [make_provider(network, host, index) for index in (2, 3, 4)]
+        nodes = [NodeProcess(p, "--no-workers") for p in providers]
+        try:
+            run_job(network, providers, host, 1, seed=0)  # warm-up: first dispatch, first content reads
+            results: dict[str, Any] = {"broker": args.broker, "jobs": args.jobs, "poll_interval_s": 0.2}
+            for replicas in (1, 3):
+                runs = [
+                    run_job(network, providers, host, replicas, seed=replicas * 1000 + i)
+                    for i in range(args.jobs)
+                ]
+                results[f"k{replicas}"] = {
+                    key: round(statistics.median(r[key] for r in runs), 3) for key in ("settled_s", "paid_s")
+                }
+        finally:
+            stop_all(nodes)
+            pool.stop()
+    print(json.dumps(results, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Kill -9 the daemon at each phase of a job and restart it: the job completes, nothing is claimed twice,
+and the node loses no collateral to its own crash.
+
+The crash is injected with NEUROLINK_CRASH_AT=<point>, which makes the daemon `os._exit(137)` exactly
+there (what SIGKILL gives), so each phase is hit deterministically.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from provider_bench import (
+    TOKEN,
+    Host,
+    Network,
+    NodeLog,
+    NodeProcess,
+    ProviderHome,
+    benchmark_spec,
+    create_job,
+    ledger_of,
+    make_provider,
+    wait_until,
+)
+
+from neurolink.protocol.views import JobPhase, read_phase
+from node.daemon.crash import POINTS
+from node.daemon.ledger import TxStatus
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def pair(network: Network, host: Host) -> Iterator[tuple[ProviderHome, ProviderHome]]:
+    """A steady node that runs throughout, and a crashing one, both on the shared host's workers."""
+    steady = make_provider(network, host, 5)
+    crashy = make_provider(network, host, 6)
+    node = NodeProcess(steady, "--no-workers")
+    yield steady, crashy
+    node.stop()
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_crash_and_restart_at_each_phase(
+    point: str, network: Network, pair: tuple[ProviderHome, ProviderHome], host: Host
+) -> None:
+    _, crashy = pair
+    staking, market = network.staking.functions, network.market.functions
+    stake_before = staking.stakeOf(crashy.address).call()
+    balance_before = network.token.functions.balanceOf(crashy.address).call()
+
+    crashing = NodeProcess(crashy, "--no-workers", crash_at=point)
+    payment = 4 * TOKEN
+    job_id = create_job(
+        network, benchmark_spec(2, seed=100 + POINTS.index(point)), host, payment=payment, replicas=2
+    )
+    assert crashing.wait_exit(90) == 137, f"the daemon should have died at {point}"
+    assert any(e.get("point") == point for e in crashing.logs()), "the crash was logged before exiting"
+
+    restarted = NodeProcess(crashy, "--no-workers")
+    try:
+        wait_until(
+            lambda: JobPhase(market.phaseOf(job_id).call()) is JobPhase.SETTLED,
+            120,
+            f"job {job_id} settled after a crash at {point}",
+            process=restarted,
+        )
+        fee = payment * market.feeBps().call() // 10_000
+        wait_until(
+            lambda: (
+                network.token.functions.balanceOf(crashy.address).call()
+                == balance_before + (payment - fee) // 2
+            ),
+            30,
+            "the restarted node to withdraw its share",
+            process=restarted,
+        )
+    finally:
+        restarted.stop()
+    slots = [s for s in market.getSlots(job_id).call() if s[0] == crashy.address]
+    assert len(slots) == 1 and slots[0][2], "one slot, revealed"
+    claims = [t for t in ledger_of(crashy).job_txs(job_id, "claim") if t.status is TxStatus.MINED]
+    assert len(claims) == 1, "claimed exactly once"
+    info = staking.stakeInfoOf(crashy.address).call()
+    assert staking.stakeOf(crashy.address).call() == stake_before and info[1] == 0, (
+        "no collateral lost or locked"
+    )
+
+
+def test_a_failed_computation_is_retried_until_it_succeeds(
+    network: Network, pair: tuple[ProviderHome, ProviderHome], host: Host, tmp_path: Path
+) -> None:
+    """The dataset is missing from the content store at first: the computation fails, the node retries
+    (with a growing pause) and finishes once the dataset is there."""
+    import numpy as np
+    from safetensors.numpy import save
+
+    from neurolink.content import LocalStore
+    from neurolink.spec import JobSpec, MLPArch, Requirements, TrainWorkload
+
+    steady, _ = pair
+    rng = np.random.default_rng(7)
+    dataset = save({"x": rng.standard_normal((8, 4)).astype(np.float32), "y": rng.integers(0, 2, 8)})
+    cid = LocalStore(tmp_path / "elsewhere").put_bytes(dataset)  # its CID, not yet in the host's store
+    spec = JobSpec(
+        workload=TrainWorkload(
+            model=MLPArch(in_features=4, hidden=(8,), out_features=2), dataset="data", batch_size=4
+        ),
+        inputs={"data": cid},
+        requirements=Requirements(gpu_count=1, max_runtime_s=10),
+    ).canonical_json()
+    balance = network.token.functions.balanceOf(steady.address).call()
+    job_id = create_job(network, spec, host, payment=TOKEN)
+    node_log = NodeLog(steady)
+    wait_until(lambda: node_log.has("compute failed, will retry", job_id), 60, "a failed attempt")
+    LocalStore(host.content).put_bytes(dataset)
+    wait_until(lambda: read_phase(network.market, job_id) is JobPhase.SETTLED, 60, "settled after a retry")
+    wait_until(lambda: network.token.functions.balanceOf(steady.address).call() > balance, 30, "paid")
+    failures = [
+        e for e in node_log.entries() if e["msg"] == "compute failed, will retry" and e["job_id"] == job_id
+    ]
+    assert "ContentNotFoundError" in failures[0]["error"]

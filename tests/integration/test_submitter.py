@@ -1,0 +1,131 @@
+"""The node's submitter on a real anvil: write-ahead journal, stuck-tx replacement, resend after a crash."""
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from neurolink.chain.errors import TransactionRevertedError
+from neurolink.chain.provider import connect
+from neurolink.chain.tx import TxSender
+from neurolink.devnet.accounts import dev_account
+from neurolink.devnet.anvil import Anvil, rpc_call
+from node.daemon.ledger import Ledger, TxStatus
+from node.daemon.submitter import Submitter
+
+
+@pytest.fixture
+def chain(fresh_anvil: Anvil) -> Iterator[tuple[Web3, str]]:
+    from neurolink.compiler.build import DEFAULT_OUT, DEFAULT_SOURCES, build
+
+    build(DEFAULT_SOURCES, DEFAULT_OUT)
+    w3 = connect(fresh_anvil.rpc_url)
+    token = TxSender(w3, dev_account(0)).deploy("NeuroToken", 0)
+    yield w3, token.address
+
+
+def test_send_is_journaled_and_reverts_are_decoded(chain: tuple[Web3, str], tmp_path: Path) -> None:
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+
+    token = contract_at(w3, "NeuroToken", address)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submitter = Submitter(w3, dev_account(3), ledger)
+    receipt = submitter.transact(token.functions.faucet(), action="faucet", job_id=7)
+    rows = ledger.job_txs(7, "faucet")
+    assert [r.status for r in rows] == [TxStatus.MINED]
+    assert rows[0].tx_hash == "0x" + bytes(receipt["transactionHash"]).hex()
+    assert submitter.outcome(7, "faucet") is TxStatus.MINED
+    with pytest.raises(TransactionRevertedError) as info:
+        submitter.transact(token.functions.faucet(), action="faucet", job_id=8)
+    assert info.value.error_name == "NeuroTokenFaucetCoolingDown"
+    assert submitter.outcome(8, "faucet") is None, "a call that reverts in estimation is never signed"
+
+
+def test_stuck_transaction_is_replaced_with_higher_fees(chain: tuple[Web3, str], tmp_path: Path) -> None:
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+
+    token = contract_at(w3, "NeuroToken", address)
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    rpc_call(url, "evm_setAutomine", [False])
+    stop = threading.Event()
+
+    def mine() -> None:
+        while not ledger.txs() and not stop.is_set():
+            time.sleep(0.01)
+        # Once the first tx is signed, the next block's base fee jumps far above its max fee: it is stuck.
+        first = ledger.txs()[0]
+        rpc_call(url, "anvil_setNextBlockBaseFeePerGas", [hex(first.max_fee * 10)])
+        while not stop.is_set():
+            rpc_call(url, "evm_mine")
+            time.sleep(0.15)
+
+    miner = threading.Thread(target=mine, daemon=True)
+    miner.start()
+    try:
+        submitter = Submitter(w3, dev_account(4), ledger, replace_after=0.3, receipt_timeout=30)
+        receipt = submitter.transact(token.functions.faucet(), action="faucet", job_id=1)
+    finally:
+        stop.set()
+        miner.join()
+        rpc_call(url, "evm_setAutomine", [True])
+    rows = ledger.job_txs(1, "faucet")
+    assert len(rows) >= 2 and len({r.nonce for r in rows}) == 1, "replacements reuse the nonce"
+    assert rows[-1].max_fee > rows[0].max_fee * 1.1 and rows[-1].tip > rows[0].tip * 1.1
+    mined = [r for r in rows if r.status is TxStatus.MINED]
+    assert len(mined) == 1 and mined[0].tx_hash == "0x" + bytes(receipt["transactionHash"]).hex()
+    assert {r.status for r in rows if r is not mined[0]} == {TxStatus.REPLACED}
+    assert token.functions.balanceOf(dev_account(4).address).call() == token.functions.FAUCET_AMOUNT().call()
+
+
+def test_journaled_but_unsent_tx_is_resent_once_after_a_crash(
+    chain: tuple[Web3, str], tmp_path: Path
+) -> None:
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+
+    token = contract_at(w3, "NeuroToken", address)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    crashed = Submitter(w3, dev_account(5), ledger)
+    # The crash point: signed and journaled, never broadcast.
+    crashed.sender.sign(crashed.sender.build(token.functions.faucet()), "faucet", meta={"job_id": 3})
+    assert submitter_status(ledger, 3) == [TxStatus.PENDING]
+    assert token.functions.balanceOf(dev_account(5).address).call() == 0
+
+    restarted = Submitter(w3, dev_account(5), Ledger(tmp_path / "ledger.sqlite"))
+    restarted.start()
+    assert submitter_status(ledger, 3) == [TxStatus.MINED]
+    assert token.functions.balanceOf(dev_account(5).address).call() == token.functions.FAUCET_AMOUNT().call()
+    restarted.start()  # a second restart finds nothing open and sends nothing
+    assert w3.eth.get_transaction_count(dev_account(5).address) == 1
+
+
+def submitter_status(ledger: Ledger, job_id: int) -> list[TxStatus]:
+    return [r.status for r in ledger.job_txs(job_id, "faucet")]
+
+
+def test_a_journaled_tx_refused_as_underpriced_is_repriced_on_restart(
+    chain: tuple[Web3, str], tmp_path: Path
+) -> None:
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+
+    token = contract_at(w3, "NeuroToken", address)
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    crashed = Submitter(w3, dev_account(6), ledger)
+    signed = crashed.sender.sign(crashed.sender.build(token.functions.faucet()), "faucet", meta={"job_id": 5})
+    # While the node was down the base fee rose far above what the journaled bytes offer.
+    rpc_call(url, "anvil_setNextBlockBaseFeePerGas", [hex(signed.max_fee * 10)])
+    rpc_call(url, "evm_mine")
+
+    Submitter(w3, dev_account(6), ledger).start()
+    rows = ledger.job_txs(5, "faucet")
+    assert [r.status for r in rows] == [TxStatus.REPLACED, TxStatus.MINED]
+    assert rows[0].nonce == rows[1].nonce and rows[1].max_fee > signed.max_fee * 5
+    assert token.functions.balanceOf(dev_account(6).address).call() == token.functions.FAUCET_AMOUNT().call()

@@ -1,0 +1,72 @@
+"""The node ledger: identity binding, deduplicated events, salts written once, uint256 sums, tx journal."""
+
+from pathlib import Path
+
+import pytest
+
+from node.daemon.errors import LedgerError
+from node.daemon.ledger import EventRow, Ledger, Phase, TxRow, TxStatus
+
+
+def _event(tx: str, index: int, block: int, job: int = 1) -> EventRow:
+    return EventRow(tx, index, block, f"0x{block:064x}", "JobCreated", job, {"jobId": job, "payment": 2**200})
+
+
+def test_identity_binding_refuses_another_chain_or_account(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.bind(chain_id="31337", job_market="0xaa", account="0xbb")
+    ledger.bind(chain_id="31337", job_market="0xaa", account="0xbb")
+    with pytest.raises(LedgerError, match="account=0xbb"):
+        Ledger(tmp_path / "l.sqlite").bind(chain_id="31337", job_market="0xaa", account="0xcc")
+
+
+def test_events_are_stored_once_and_survive_a_reopen(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    assert ledger.record_scan([_event("0x1", 0, 5), _event("0x1", 1, 5)], 5) == 2
+    assert ledger.record_scan([_event("0x1", 1, 5), _event("0x2", 0, 6, job=2)], 6) == 1
+    reopened = Ledger(tmp_path / "l.sqlite")
+    assert reopened.cursor() == 6
+    pending = reopened.pending_events()
+    assert [(e.tx_hash, e.log_index) for e in pending] == [("0x1", 0), ("0x1", 1), ("0x2", 0)]
+    assert pending[0].args["payment"] == 2**200, "uint256 values round-trip exactly"
+    reopened.mark_handled(pending[0])
+    assert len(reopened.pending_events()) == 2
+    assert reopened.drop_events_after(5) == 1
+    assert [e.job_id for e in reopened.events()] == [1, 1]
+
+
+def test_the_salt_is_written_once(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    assert ledger.add_job(7, Phase.COMPUTED, {"replicas": 3})
+    assert not ledger.add_job(7, Phase.QUEUED, {}), "a known job is never reset"
+    first = ledger.save_salt(7, "0x" + "11" * 32)
+    again = Ledger(tmp_path / "l.sqlite").save_salt(7, "0x" + "22" * 32)
+    assert first == again == "0x" + "11" * 32, "a retried commit reuses the stored salt"
+    job = ledger.job(7)
+    assert job is not None and job.phase is Phase.COMMITTING
+    with pytest.raises(LedgerError):
+        ledger.save_salt(8, "0x" + "33" * 32)
+
+
+def test_totals_and_counts_use_exact_integers(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    for job_id in (1, 2, 3):
+        ledger.add_job(job_id, Phase.QUEUED, {})
+    ledger.update_job(1, Phase.SETTLED, earned=2**100)
+    ledger.update_job(2, Phase.SETTLED, earned=2**100 + 1, slashed=5)
+    assert ledger.totals() == {"earned": 2**101 + 1, "slashed": 5}
+    assert ledger.counts_by_phase() == {"settled": 2, "queued": 1}
+    assert [j.job_id for j in ledger.jobs(active_only=True)] == [3]
+    with pytest.raises(LedgerError, match="unknown job fields"):
+        ledger.update_job(3, note="x")
+
+
+def test_transaction_journal(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    for tx_hash, fee in (("0xa", 10), ("0xb", 12)):
+        ledger.journal_tx(TxRow(tx_hash, 4, "commit", 9, "02ff", TxStatus.PENDING, fee, 1, 0.0))
+    ledger.set_tx_status("0xb", TxStatus.MINED)
+    ledger.set_tx_status("0xa", TxStatus.REPLACED)
+    assert [t.status for t in ledger.txs(nonce=4)] == [TxStatus.REPLACED, TxStatus.MINED]
+    assert [t.tx_hash for t in ledger.job_txs(9, "commit")] == ["0xa", "0xb"]
+    assert ledger.txs(status=TxStatus.PENDING) == []
