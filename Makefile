@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FORGE := node_modules/.bin/forge
 FORGE_PROFILE ?= default
 
-.PHONY: demo test bootstrap build lint typecheck forge pytest clean ipfs slither
+.PHONY: demo test bootstrap build lint typecheck forge pytest clean ipfs slither brownie brownie-env
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,28 @@ test: lint typecheck forge pytest
 
 demo: build
 	$(BIN)/python scripts/demo.py
+
+# Brownie pins web3 7 and ~80 exact versions, so it gets its own venv; its compiler is the
+# project's solc-js shim, found by py-solc-x as $(SOLCX_BINARY_PATH)/solc-v0.8.37. HOME is
+# redirected so brownie's network list and keystores stay inside .venv-brownie.
+BROWNIE_VENV := .venv-brownie
+BROWNIE_ENV := HOME=$(CURDIR)/$(BROWNIE_VENV)/home SOLCX_BINARY_PATH=$(CURDIR)/$(BROWNIE_VENV)/solcx
+
+$(BROWNIE_VENV)/.installed: requirements/brownie.txt
+	test -x $(BROWNIE_VENV)/bin/python || $(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/brownie.txt
+	mkdir -p $(BROWNIE_VENV)/solcx $(BROWNIE_VENV)/home build/brownie
+	printf '#!/bin/sh\nexec "%s" "$$@"\n' "$(CURDIR)/neurolink/compiler/solc" > $(BROWNIE_VENV)/solcx/solc-v0.8.37
+	chmod +x $(BROWNIE_VENV)/solcx/solc-v0.8.37
+	touch $@
+
+# Then: env $$(make -s brownie-env) .venv-brownie/bin/brownie run scripts/brownie_deploy.py --network <id>
+brownie: $(BROWNIE_VENV)/.installed node_modules/.installed
+	mkdir -p build/brownie
+	env $(BROWNIE_ENV) $(BROWNIE_VENV)/bin/brownie compile
+
+brownie-env:
+	@echo $(BROWNIE_ENV)
 
 # Static analysis in its own venv (slither-analyzer needs web3<8); settings in slither.config.json,
 # findings and their triage in docs/PROTOCOL.md. Fails on high-severity findings.

@@ -40,6 +40,18 @@ class TransactionRevertedError(ChainError):
         self.data = data
 
 
+class DeploymentNotFoundError(ChainError):
+    """No deployments file names this network, or its contracts have no code on the chain."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class DeploymentRefusedError(ChainError):
+    """A deployment was refused before sending anything: a mainnet without --allow-mainnet, or no consent."""
+
+    exit_code = ExitCode.USAGE
+
+
 class TransactionTimeoutError(ChainError):
     """A sent transaction was not mined in time, even after fee bumps."""
 

@@ -252,6 +252,10 @@ class TxSender:
 
     def deploy(self, name: str, *args: Any) -> "Contract":
         """Deploy the artifact `name` with constructor `args`; returns the bound contract."""
+        return self.deploy_with_receipt(name, *args)[0]
+
+    def deploy_with_receipt(self, name: str, *args: Any) -> tuple["Contract", "TxReceipt"]:
+        """Deploy like `deploy`, also returning the receipt (tx hash, block) for the record."""
         artifact = load_artifact(name)
         factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
         data = factory.constructor(*args).data_in_transaction
@@ -259,4 +263,4 @@ class TxSender:
         address = receipt["contractAddress"]
         if address is None:
             raise ChainError(f"deploy {name}: receipt has no contract address")
-        return self.w3.eth.contract(address=address, abi=artifact["abi"])
+        return self.w3.eth.contract(address=address, abi=artifact["abi"]), receipt

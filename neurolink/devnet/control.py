@@ -5,10 +5,14 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import DEVNET_CHAIN_ID, is_up, rpc_call, start_anvil
 from neurolink.errors import DevnetError
+
+if TYPE_CHECKING:
+    from neurolink.devnet.network import NetworkPlan
 
 RUN_FILE = "devnet.json"
 
@@ -25,7 +29,13 @@ def read_run(home: Path) -> dict[str, Any] | None:
     return data
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether `pid` runs; a child of ours that exited is reaped, not counted as a live zombie."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -35,10 +45,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def up(home: Path, *, port: int = 8545, chain_id: int = DEVNET_CHAIN_ID) -> dict[str, Any]:
-    """Start anvil detached with persisted state; a running devnet is reported, not doubled."""
+def up(
+    home: Path, *, port: int = 8545, chain_id: int = DEVNET_CHAIN_ID, plan: "NetworkPlan | None" = None
+) -> dict[str, Any]:
+    """Start anvil detached with persisted state; with a `plan`, also deploy, fund wallets and start
+    the provider nodes and the keeper. A running devnet is reported, not doubled."""
     run = read_run(home)
-    if run and _alive(run["anvil"]["pid"]) and is_up(run["rpc_url"]):
+    if run and alive(run["anvil"]["pid"]) and is_up(run["rpc_url"]):
         return {**run, "already_running": True}
     folder = devnet_dir(home)
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,38 +70,86 @@ def up(home: Path, *, port: int = 8545, chain_id: int = DEVNET_CHAIN_ID) -> dict
         "processes": [],
         "started_at": int(time.time()),
     }
-    (folder / RUN_FILE).write_text(json.dumps(run, indent=1))
+    _write_run(home, run)  # from here on, `down` can stop what runs, whatever fails next
+    if plan is not None:
+        try:
+            run.update(_start_network(home, run, plan))
+        except BaseException:
+            down(home)
+            raise
     return {**run, "already_running": False}
 
 
-def _terminate(pid: int, timeout: float = 10.0) -> None:
-    if not _alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
+def _write_run(home: Path, run: dict[str, Any]) -> None:
+    (devnet_dir(home) / RUN_FILE).write_text(json.dumps(run, indent=1))
+
+
+def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict[str, Any]:
+    from neurolink.chain.contracts import Contracts
+    from neurolink.chain.deployments import deployment_path
+    from neurolink.chain.provider import connect
+    from neurolink.config import load_settings
+    from neurolink.devnet import network
+    from neurolink.devnet.bootstrap import deploy_devnet, fund
+
+    if run["chain_id"] != DEVNET_CHAIN_ID:
+        raise DevnetError(f"the network needs chain id {DEVNET_CHAIN_ID}, where the token's faucet works")
+    settings = load_settings(home=home, rpc_url=run["rpc_url"])
+    w3 = connect(run["rpc_url"])
+    deployment = deploy_devnet(w3, settings)
+    contracts = Contracts.bind(w3, deployment)
+    folder = devnet_dir(home)
+    password = network.password_file(folder)
+    wallet = network.import_dev_key(settings.keystore_dir, network.REQUESTER_INDEX, password)
+    if contracts.token.functions.balanceOf(wallet).call() == 0:
+        fund(contracts, dev_account(network.REQUESTER_INDEX))
+    network.register_providers(contracts, plan)
+    extra: dict[str, Any] = {
+        "deployment": str(deployment_path(run["chain_id"], settings)),
+        "job_market": deployment.job_market.address,
+        "wallet": {"address": wallet, "keystore": str(settings.keystore_dir), "password_file": str(password)},
+        "processes": network.start_processes(folder, settings, run["rpc_url"], deployment, plan),
+    }
+    _write_run(home, {**run, **extra})
+    network.wait_ready(extra["processes"])
+    return extra
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    # Processes the devnet starts lead their own session: signal the group, so a node's workers go too.
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _terminate(pids: list[int], timeout: float = 20.0) -> None:
+    """SIGTERM to all at once, wait up to `timeout` in all, SIGKILL whoever is left."""
+    live = [pid for pid in pids if alive(pid)]
+    for pid in live:
+        _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            # Reap it if it is our child; otherwise just watch it go.
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            pass
-        if not _alive(pid):
-            return
+    while live and time.monotonic() < deadline:
+        live = [pid for pid in live if alive(pid)]  # alive() reaps our own children
         time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
+    for pid in live:
+        _signal(pid, signal.SIGKILL)
 
 
 def down(home: Path) -> list[int]:
-    """Stop every process the devnet started (nodes and workers first, anvil last)."""
+    """Stop every process the devnet started: nodes (with their workers) and keeper, then anvil."""
     run = read_run(home)
     if run is None:
         return []
-    pids = [p["pid"] for p in run.get("processes", [])] + [run["anvil"]["pid"]]
-    for pid in pids:
-        _terminate(pid)
+    children = [p["pid"] for p in run.get("processes", [])]
+    _terminate(children)
+    # Anvil last, so nodes finishing a transaction on their way out still reach it.
+    _terminate([run["anvil"]["pid"]])
     (devnet_dir(home) / RUN_FILE).unlink()
-    return pids
+    return [*children, run["anvil"]["pid"]]
 
 
 def status(home: Path) -> dict[str, Any]:
@@ -102,11 +163,13 @@ def status(home: Path) -> dict[str, Any]:
         block = int(rpc_call(url, "eth_blockNumber"), 16)
     except DevnetError as exc:
         return {"running": False, "rpc_url": url, "error": str(exc)}
-    alive = [p for p in run.get("processes", []) if _alive(p["pid"])]
+    processes = [{**p, "alive": alive(p["pid"])} for p in run.get("processes", [])]
+    shown: dict[str, Any] = {k: run[k] for k in ("deployment", "job_market", "wallet") if k in run}
     return {
         "running": True,
         "rpc_url": url,
         "chain_id": run["chain_id"],
         "block": block,
-        "processes": alive,
+        "processes": processes,
+        **shown,
     }

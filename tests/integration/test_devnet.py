@@ -15,10 +15,11 @@ runner = CliRunner()
 def test_up_status_down_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEUROLINK_HOME", str(tmp_path))
     port = free_port()
-    up = json.loads(runner.invoke(app, ["devnet", "up", "--port", str(port), "--json"]).output)
+    chain_only = ["devnet", "up", "--chain-only", "--port", str(port), "--json"]
+    up = json.loads(runner.invoke(app, chain_only).output)
     try:
         assert up["already_running"] is False
-        again = json.loads(runner.invoke(app, ["devnet", "up", "--port", str(port), "--json"]).output)
+        again = json.loads(runner.invoke(app, chain_only).output)
         assert again["already_running"] is True, "a second `up` must not start a second anvil"
         status = runner.invoke(app, ["devnet", "status", "--json"])
         assert status.exit_code == 0

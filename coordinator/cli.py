@@ -1,0 +1,325 @@
+"""`neurolink job ...` (the requester's side) and `neurolink coordinator keeper` (the network's upkeep)."""
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from neurolink.cli.output import JsonOption, emit
+from neurolink.cli.wallet import AccountOption, PasswordFileOption
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3 import Web3
+
+    from coordinator.client import Client, JobState
+    from coordinator.keeper import KeeperAction
+    from neurolink.chain.deployments import Deployment
+    from neurolink.config import Settings
+
+coordinator_app = typer.Typer(help="Network services anyone can run: the keeper.", no_args_is_help=True)
+job_app = typer.Typer(
+    help="Submit GPU jobs from a wallet and follow them to their result.", no_args_is_help=True
+)
+
+RpcOption = typer.Option(None, "--rpc-url", help="JSON-RPC endpoint (default: the settings' rpc_url).")
+NetworkOption = typer.Option(
+    None, "--network", help="Network name or chain id; must match the RPC (default: the RPC's chain)."
+)
+
+
+def _connect(rpc_url: str | None, network: str | None) -> tuple["Settings", "Web3", "Deployment"]:
+    from neurolink.chain.deployments import for_chain
+    from neurolink.chain.provider import connect
+    from neurolink.config import load_settings
+
+    settings = load_settings(rpc_url=rpc_url)
+    w3 = connect(settings.rpc_url)
+    return settings, w3, for_chain(w3, settings, network)
+
+
+def _signer(settings: "Settings", account: str | None, password_file: Path | None) -> "LocalAccount":
+    from neurolink.cli.wallet import unlock_account
+
+    return unlock_account(settings, account, password_file)
+
+
+@coordinator_app.command()
+def keeper(
+    *,
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    interval: float = typer.Option(1.0, min=0.05, help="Seconds between scans for due jobs."),
+    once: bool = typer.Option(False, "--once", help="Settle what is due now, then exit."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Settle, fail or expire every job whose deadline passed (runs until SIGINT/SIGTERM)."""
+    from coordinator.keeper import Keeper
+    from neurolink.chain.contracts import Contracts
+    from neurolink.chain.tx import TxSender
+
+    settings, w3, deployment = _connect(rpc_url, network)
+    runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, _signer(settings, account, password_file)))
+    if once:
+        actions = runner.tick()
+        emit({"actions": [a.__dict__ for a in actions]}, as_json, f"settled {len(actions)} due jobs")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"keeper watching JobMarket {deployment.job_market.address}", err=True)
+
+    def show(action: "KeeperAction") -> None:
+        text = json.dumps(action.__dict__) if as_json else f"job {action.job_id} {action.outcome}"
+        typer.echo(text)
+
+    runner.run(stop, interval, on_action=show)
+
+
+# ---------------------------------------------------------------------------------------- job
+
+InputOption = typer.Option(
+    None, "--input", help="NAME=PATH: upload PATH as input NAME (overrides the spec's entry). Repeatable."
+)
+JobIdArgument = typer.Argument(..., min=1, help="The job id (printed by `submit`).")
+
+
+def _client(
+    rpc_url: str | None,
+    network: str | None,
+    account: str | None,
+    password_file: Path | None,
+    *,
+    needs_account: bool,
+) -> "Client":
+    from coordinator.client import Client
+
+    settings, w3, _ = _connect(rpc_url, network)
+    signer = None
+    if needs_account or account is not None:
+        signer = _signer(settings, account, password_file)
+    return Client(settings, signer, network=network, w3=w3)
+
+
+def _inputs(pairs: list[str] | None) -> dict[str, Path]:
+    from neurolink.errors import ConfigError
+
+    inputs = {}
+    for pair in pairs or []:
+        name, sep, path = pair.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--input takes NAME=PATH, got {pair!r}")
+        inputs[name] = Path(path)
+    return inputs
+
+
+def _wei(tokens: str | None) -> int | None:
+    """A token amount as typed ("2.5") in the token's smallest unit (18 decimals)."""
+    from decimal import Decimal, InvalidOperation
+
+    from neurolink.errors import ConfigError
+
+    if tokens is None:
+        return None
+    try:
+        value = Decimal(tokens) * 10**18
+    except InvalidOperation:
+        raise ConfigError(f"not an amount of tokens: {tokens!r}") from None
+    if value < 0 or value != value.to_integral_value():
+        raise ConfigError(f"amount {tokens} is negative or finer than 18 decimals")
+    return int(value)
+
+
+def _tokens(wei: int) -> str:
+    return f"{wei / 10**18:.6f} NRL"
+
+
+def _describe(status: "JobState") -> str:
+    r = status.record
+    return (
+        f"job {status.job_id}: {status.phase.name.lower()}  claimed {r.claimed}/{r.replicas}  "
+        f"committed {r.committed}  revealed {r.revealed}  payment {_tokens(r.payment)}"
+        + (f"  result {status.result_digest}" if status.result_digest else "")
+    )
+
+
+@job_app.command(name="quote")
+def quote_cmd(
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, help="Job spec JSON file."),
+    *,
+    inputs: list[str] = InputOption,
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Price SPEC: BasePrice x (1 + Demand) x (1 + Capability) x Seasonal, each factor shown."""
+    files = _inputs(inputs)
+    client = _client(rpc_url, network, None, None, needs_account=False)
+    job_spec = client.load_spec(spec, files)
+    q = client.quote(job_spec)
+    market = client.market()
+    data = {**q.as_dict(), "open_jobs": market.open_jobs, "free_providers": market.free_providers}
+    emit(
+        data,
+        as_json,
+        f"base price   {_tokens(q.base_price)}\n"
+        f"demand       x (1 + {float(q.demand_factor):.3f})   {market.open_jobs} open jobs, "
+        f"{market.free_providers} free providers\n"
+        f"capability   x (1 + {float(q.capability_factor):.3f})   tier {job_spec.requirements.tier!r}\n"
+        f"seasonal     x {float(q.seasonal_adjustment):.3f}\n"
+        f"price        {_tokens(q.price)}",
+    )
+
+
+@job_app.command()
+def submit(
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, help="Job spec JSON file."),
+    *,
+    inputs: list[str] = InputOption,
+    payment: str = typer.Option(None, help="Tokens to escrow (default: the quote)."),
+    collateral: str = typer.Option(None, help="Tokens each provider locks (default: payment / replicas)."),
+    window: int = typer.Option(None, min=1, help="Seconds for each of claim, commit, reveal."),
+    quorum: int = typer.Option(0, min=0, help="Matching results needed (0: a strict majority)."),
+    approve: bool = typer.Option(False, "--approve", help="approve + createJob instead of a permit."),
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Upload SPEC's inputs and the spec, escrow the payment and create the job; prints its id."""
+    from coordinator.client import SubmitOptions
+
+    # Arguments first: a typo is reported before any connection, password prompt or upload.
+    files = _inputs(inputs)
+    options = SubmitOptions(
+        payment=_wei(payment),
+        collateral=_wei(collateral),
+        window=window,
+        quorum=quorum,
+        permit=False if approve else None,
+    )
+    client = _client(rpc_url, network, account, password_file, needs_account=True)
+    job_spec = client.load_spec(spec, files)
+    job = client.submit(job_spec, options)
+    how = "permit" if job.used_permit else "approve"
+    emit(
+        job.as_dict(),
+        as_json,
+        f"job {job.job_id} created ({_tokens(job.payment)} escrowed by {how}, spec {job.spec_cid})",
+    )
+
+
+@job_app.command()
+def status(
+    job_id: int = JobIdArgument,
+    *,
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show where a job stands: phase, slots, deadlines, result digest."""
+    current = _client(rpc_url, network, None, None, needs_account=False).status(job_id)
+    emit(current.as_dict(), as_json, _describe(current))
+
+
+@job_app.command()
+def wait(
+    job_id: int = JobIdArgument,
+    *,
+    timeout: float = typer.Option(600.0, min=0.1, help="Seconds to wait before giving up (exit 8)."),
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Follow a job through its phases until it closes; with --account, settle it once due."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    client = _client(rpc_url, network, account, password_file, needs_account=False)
+    steps = ("claiming", "committing", "revealing", "settleable")
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), disable=as_json, transient=False
+    ) as bar:
+        task = bar.add_task(f"job {job_id}", total=len(steps) + 1)
+
+        def show(current: "JobState") -> None:
+            phase = current.phase.name.lower()
+            done = steps.index(phase) if phase in steps else len(steps) + 1
+            bar.update(task, completed=done, description=_describe(current))
+
+        final = client.wait(
+            job_id, timeout=timeout, on_change=show, settle_when_due=client.account is not None
+        )
+    emit(final.as_dict(), as_json, _describe(final))
+
+
+@job_app.command()
+def result(
+    job_id: int = JobIdArgument,
+    *,
+    out: Path = typer.Option(
+        Path("."), "-o", "--out", file_okay=False, help="Folder to write the result to."
+    ),
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Download a settled job's result by CID and verify it against the on-chain digest."""
+    fetched = _client(rpc_url, network, None, None, needs_account=False).result(job_id, out)
+    emit(fetched.as_dict(), as_json, f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)")
+
+
+@job_app.command()
+def cancel(
+    job_id: int = JobIdArgument,
+    *,
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Cancel a job nobody claimed yet and withdraw the refund."""
+    refunded = _client(rpc_url, network, account, password_file, needs_account=True).cancel(job_id)
+    emit(
+        {"job_id": job_id, "refunded": str(refunded)},
+        as_json,
+        f"job {job_id} cancelled, {_tokens(refunded)} back",
+    )
+
+
+@job_app.command()
+def withdraw(
+    *,
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Pull every refund JobMarket owes this account (expired, failed or cancelled jobs)."""
+    amount = _client(rpc_url, network, account, password_file, needs_account=True).withdraw()
+    emit({"withdrawn": str(amount)}, as_json, f"withdrew {_tokens(amount)}")
+
+
+@job_app.command(name="list")
+def list_cmd(
+    *,
+    requester: str = typer.Option(None, help="Whose jobs (default: the --account)."),
+    rpc_url: str = RpcOption,
+    network: str = NetworkOption,
+    account: str = AccountOption,
+    password_file: Path = PasswordFileOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List a requester's jobs, oldest first."""
+    client = _client(rpc_url, network, account, password_file, needs_account=requester is None)
+    jobs = client.list(requester)
+    emit({"jobs": [j.as_dict() for j in jobs]}, as_json, "\n".join(_describe(j) for j in jobs) or "no jobs")

@@ -1,0 +1,436 @@
+"""The requester's SDK: quote, submit (upload, escrow), status, wait, result (fetch, verify), cancel, list."""
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from coordinator.errors import CoordinatorError, JobNotFoundError, JobWaitTimeoutError, ResultUnavailableError
+from coordinator.pricing import JobShape, MarketSnapshot, PricingParams, Quote, quote
+from neurolink.chain.contracts import Contracts, closed, due_at
+from neurolink.chain.deployments import for_chain
+from neurolink.chain.provider import connect, poll_latency
+from neurolink.chain.tx import TxSender
+from neurolink.protocol.params import JobParams, Requirements
+from neurolink.protocol.tiers import tier_level
+from neurolink.protocol.views import JobPhase, JobView
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3 import Web3
+    from web3.contract import Contract
+    from web3.types import TxReceipt
+
+    from neurolink.config import Settings
+    from neurolink.content import ContentStore
+    from neurolink.spec import JobSpec
+
+# eth_getLogs ranges public RPCs accept; a devnet answers any range, a testnet often caps near 10k.
+LOG_CHUNK = 5_000
+# The quote's market view reads at most this many recent jobs: bounded work whatever the history.
+MARKET_LOOKBACK_JOBS = 256
+PERMIT_VALIDITY_S = 3_600
+# Beyond the declared runtime, the commit window leaves providers this long to fetch, upload and commit.
+COMMIT_MARGIN_S = 60
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """A job the client created: its id, what it escrowed and where its spec lives."""
+
+    job_id: int
+    tx_hash: str
+    spec_cid: str
+    payment: int
+    collateral: int
+    replicas: int
+    used_permit: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "payment": str(self.payment), "collateral": str(self.collateral)}
+
+
+@dataclass(frozen=True)
+class JobState:
+    """A job as the chain shows it now."""
+
+    job_id: int
+    phase: JobPhase
+    record: JobView
+    providers: tuple[str, ...] = ()
+    result_digest: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "job_id": self.job_id,
+            "phase": self.phase.name.lower(),
+            "requester": r.requester,
+            "payment": str(r.payment),
+            "collateral": str(r.collateral),
+            "replicas": r.replicas,
+            "quorum": r.quorum,
+            "claimed": r.claimed,
+            "committed": r.committed,
+            "revealed": r.revealed,
+            "claim_deadline": r.claim_deadline,
+            "commit_deadline": r.commit_deadline,
+            "reveal_deadline": r.reveal_deadline,
+            "spec_digest": "0x" + r.spec_digest.hex(),
+            "providers": list(self.providers),
+            "result_digest": self.result_digest,
+        }
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A settled job's result, fetched and checked against the digest the providers agreed on."""
+
+    job_id: int
+    cid: str
+    digest: str
+    path: Path
+    size: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """How to escrow a job; None picks the default (quote, payment/k, windows from the market's minimum)."""
+
+    payment: int | None = None
+    collateral: int | None = None
+    window: int | None = None
+    quorum: int = 0
+    permit: bool | None = None  # None: permit when the token supports ERC-2612
+    extra_inputs: Mapping[str, Path] = field(default_factory=dict)
+
+
+class Client:
+    """One requester on one network: `Client(settings, account)`; reads need no account."""
+
+    def __init__(
+        self,
+        settings: "Settings",
+        account: "LocalAccount | None" = None,
+        *,
+        network: str | int | None = None,
+        w3: "Web3 | None" = None,
+        pricing: PricingParams | None = None,
+    ) -> None:
+        self.settings = settings
+        self.w3 = w3 or connect(settings.rpc_url)
+        self.deployment = for_chain(self.w3, settings, network)
+        self.contracts = Contracts.bind(self.w3, self.deployment)
+        self.account = account
+        self.pricing = pricing or PricingParams()
+        self._sender = TxSender(self.w3, account) if account is not None else None
+        self._store: ContentStore | None = None
+
+    # ------------------------------------------------------------------------------ helpers
+
+    @property
+    def sender(self) -> TxSender:
+        if self._sender is None:
+            raise CoordinatorError("this command sends a transaction: give an account (--account)")
+        return self._sender
+
+    @property
+    def store(self) -> "ContentStore":
+        if self._store is None:
+            from neurolink.content import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
+
+    def _logs(
+        self, contract: "Contract", event: str, from_block: int | None = None, **filters: Any
+    ) -> Iterator[Any]:
+        """Decoded logs of `contract`'s `event` (default: since the deployment), in chunks RPCs accept."""
+        from_block = self.deployment.deploy_block if from_block is None else from_block
+        head = self.w3.eth.block_number
+        for start in range(from_block, head + 1, LOG_CHUNK):
+            yield from contract.events[event]().get_logs(
+                from_block=start, to_block=min(start + LOG_CHUNK - 1, head), argument_filters=filters or None
+            )
+
+    def _record(self, job_id: int) -> JobView:
+        record = self.contracts.job(job_id)
+        if record.requester == "0x" + "00" * 20:
+            raise JobNotFoundError(f"no job {job_id} on JobMarket {self.deployment.job_market.address}")
+        return record
+
+    # ------------------------------------------------------------------------------ quote
+
+    def market(self) -> MarketSnapshot:
+        """Open jobs, free providers and recent job times, read from the chain (bounded work)."""
+        newest = self.contracts.next_job_id() - 1
+        recent_ids = range(max(1, newest - MARKET_LOOKBACK_JOBS + 1), newest + 1)
+        open_jobs = sum(1 for j in recent_ids if self.contracts.phase(j) == JobPhase.CLAIMING)
+        staking = self.contracts.staking.functions
+        providers = {e["args"]["provider"] for e in self._logs(self.contracts.staking, "ProviderRegistered")}
+        free = sum(
+            1 for p in providers if staking.isRegistered(p).call() and staking.freeStakeOf(p).call() > 0
+        )
+        now = int(time.time())
+        window_start = now - self.pricing.baseline_window_s
+        created = self._logs(self.contracts.market, "JobCreated", self._block_since(window_start))
+        blocks = sorted({e["blockNumber"] for e in created})[-MARKET_LOOKBACK_JOBS:]
+        times = [t for b in blocks if (t := int(self.w3.eth.get_block(b)["timestamp"])) >= window_start]
+        return MarketSnapshot(open_jobs, free, times, now)
+
+    def _block_since(self, timestamp: int) -> int:
+        """A block no later than `timestamp`, guessed from the average block time (then filtered exactly),
+        so a quote on a long-lived chain reads a day of logs, not its whole history."""
+        first = self.deployment.deploy_block
+        head = self.w3.eth.get_block("latest")
+        number, now = int(head["number"]), int(head["timestamp"])
+        if number <= first:
+            return first
+        per_block = max((now - int(self.w3.eth.get_block(first)["timestamp"])) / (number - first), 1e-3)
+        # Twice the guessed distance: irregular block times err towards reading more, never less.
+        return max(first, number - int(2 * (now - timestamp) / per_block))
+
+    def quote(self, spec: "JobSpec") -> Quote:
+        """The formula's price for `spec` in the current market, with its factors."""
+        req = spec.requirements
+        shape = JobShape(req.max_runtime_s, req.gpu_count, spec.replicas, tier_level(req.tier))
+        return quote(shape, self.market(), self.pricing)
+
+    # ------------------------------------------------------------------------------ submit
+
+    def load_spec(self, path: Path, extra_inputs: Mapping[str, Path] | None = None) -> "JobSpec":
+        """Read a spec file; inputs given as file paths (relative to the spec) are uploaded first."""
+        from neurolink.spec import JobSpec, SpecError
+
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"cannot read job spec {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SpecError(f"job spec {path} must be a JSON object")
+        inputs = dict(data.get("inputs") or {})
+        files = {name: path.parent / str(value) for name, value in inputs.items()}
+        files = {name: p for name, p in files.items() if p.is_file()}
+        files.update(extra_inputs or {})
+        for name, file in files.items():
+            if not file.is_file():
+                raise SpecError(f"input {name!r}: no file {file}")
+            inputs[name] = self.store.put_file(file)
+        data["inputs"] = inputs
+        return JobSpec.from_json(json.dumps(data))
+
+    def submit(self, spec: "JobSpec", options: SubmitOptions | None = None) -> SubmittedJob:
+        """Store the spec, escrow the payment (permit or approve) and create the job."""
+        from neurolink.content import cid_to_digest
+
+        options = options or SubmitOptions()
+        spec_cid = self.store.put_bytes(spec.canonical_json())
+        self.store.pin(spec_cid)
+        payment = options.payment if options.payment is not None else self.quote(spec).price
+        collateral = options.collateral if options.collateral is not None else payment // spec.replicas
+        claim_window, commit_window = self._windows(spec, options.window)
+        req = spec.requirements
+        params = JobParams(
+            spec_digest=cid_to_digest(spec_cid),
+            payment=payment,
+            replicas=spec.replicas,
+            quorum=options.quorum,
+            collateral=collateral,
+            requirements=Requirements(
+                req.gpu_count, req.min_vram_mib, tier_level(req.tier), req.max_runtime_s
+            ),
+            claim_window=claim_window,
+            commit_window=commit_window,
+            reveal_window=claim_window,
+        ).as_tuple()
+        use_permit = options.permit if options.permit is not None else self._supports_permit()
+        market = self.contracts.market.functions
+        if use_permit:
+            deadline, v, r, s = self._permit(payment)
+            receipt = self.sender.transact(market.createJobWithPermit(params, deadline, v, r, s))
+        else:
+            token = self.contracts.token.functions
+            self.sender.transact(token.approve(self.contracts.market.address, payment))
+            receipt = self.sender.transact(market.createJob(params))
+        return SubmittedJob(
+            job_id=self._created_id(receipt),
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            spec_cid=spec_cid,
+            payment=payment,
+            collateral=collateral,
+            replicas=spec.replicas,
+            used_permit=use_permit,
+        )
+
+    def _windows(self, spec: "JobSpec", window: int | None) -> tuple[int, int]:
+        """(claim and reveal window, commit window): the commit window covers the declared runtime."""
+        if window is not None:
+            return window, window
+        market = self.contracts.market.functions
+        low, high = int(market.minWindow().call()), int(market.maxWindow().call())
+        short = min(2 * low, high)
+        return short, min(max(short, spec.requirements.max_runtime_s + COMMIT_MARGIN_S), high)
+
+    def _created_id(self, receipt: "TxReceipt") -> int:
+        from web3.logs import DISCARD
+
+        events = self.contracts.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
+        if not events:
+            raise CoordinatorError("createJob succeeded but emitted no JobCreated event")
+        return int(events[0]["args"]["jobId"])
+
+    def _supports_permit(self) -> bool:
+        from web3.exceptions import Web3Exception
+
+        try:
+            self.contracts.token.functions.DOMAIN_SEPARATOR().call()
+            self.contracts.token.functions.nonces(self.sender.address).call()
+        except (Web3Exception, ValueError):
+            return False
+        return True
+
+    def _permit(self, value: int) -> tuple[int, int, bytes, bytes]:
+        """An ERC-2612 permit for JobMarket to pull `value`, signed by the account (no transaction)."""
+        token = self.contracts.token.functions
+        owner = self.sender.address
+        name, version, chain_id, verifying = token.eip712Domain().call()[1:5]
+        deadline = int(time.time()) + PERMIT_VALIDITY_S
+        signed = self.sender.account.sign_typed_data(
+            domain_data={
+                "name": name,
+                "version": version,
+                "chainId": chain_id,
+                "verifyingContract": verifying,
+            },
+            message_types={
+                "Permit": [
+                    {"name": "owner", "type": "address"},
+                    {"name": "spender", "type": "address"},
+                    {"name": "value", "type": "uint256"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ]
+            },
+            message_data={
+                "owner": owner,
+                "spender": self.contracts.market.address,
+                "value": value,
+                "nonce": token.nonces(owner).call(),
+                "deadline": deadline,
+            },
+        )
+        return deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+    # ------------------------------------------------------------------------------ track
+
+    def status(self, job_id: int) -> JobState:
+        """Phase, record, providers and result of one job, all as of one moment."""
+        market = self.contracts.market.functions
+        while True:
+            phase = self.contracts.phase(job_id)
+            record = self._record(job_id)
+            slots = market.getSlots(job_id).call()
+            digest = bytes(market.resultOf(job_id).call())
+            # A transaction between these reads (a reveal, say) would pair a phase with a stale record.
+            if self.contracts.phase(job_id) == phase and self._record(job_id) == record:
+                break
+        result = "0x" + digest.hex() if phase == JobPhase.SETTLED else None
+        return JobState(job_id, phase, record, tuple(s[0] for s in slots), result)
+
+    def wait(
+        self,
+        job_id: int,
+        *,
+        timeout: float = 600.0,
+        on_change: Callable[[JobState], None] | None = None,
+        settle_when_due: bool = True,
+    ) -> JobState:
+        """Follow the job until it is closed; settles it once due (anyone may) unless told not to."""
+        deadline = time.monotonic() + timeout
+        interval = max(poll_latency(self.w3), 0.05)
+        last: tuple[Any, ...] | None = None
+        while True:
+            current = self.status(job_id)
+            r = current.record
+            key = (current.phase, r.claimed, r.committed, r.revealed)
+            if key != last and on_change is not None:
+                on_change(current)
+            last = key
+            if closed(current.phase):
+                return current
+            if settle_when_due and self._due(current):
+                self._settle(job_id)
+                continue
+            if time.monotonic() > deadline:
+                raise JobWaitTimeoutError(
+                    f"job {job_id} still {current.phase.name.lower()} after {timeout:.0f}s"
+                )
+            time.sleep(interval)
+
+    def _due(self, current: JobState) -> bool:
+        if current.phase == JobPhase.SETTLEABLE:
+            return True
+        at = due_at(current.record)
+        return at is not None and at <= int(time.time())
+
+    def _settle(self, job_id: int) -> None:
+        from neurolink.chain.errors import TransactionRevertedError
+
+        try:
+            self.sender.transact(self.contracts.market.functions.settle(job_id))
+        except TransactionRevertedError as exc:
+            # The keeper or a provider got there first, or the chain clock is not there yet.
+            if exc.error_name not in ("JobMarketJobClosed", "JobMarketNotSettleable"):
+                raise
+            self.sender.resync()
+
+    # ------------------------------------------------------------------------------ result
+
+    def result(self, job_id: int, out_dir: Path) -> JobResult:
+        """Fetch the winning result by CID into `out_dir` and check it hashes to the on-chain digest."""
+        from neurolink.content import ContentError, cid_to_digest
+
+        current = self.status(job_id)
+        if current.result_digest is None:
+            raise ResultUnavailableError(
+                f"job {job_id} is {current.phase.name.lower()}, not settled: no result"
+            )
+        digest = bytes.fromhex(current.result_digest[2:])
+        try:
+            cid = self.store.resolve_digest(digest)
+        except ContentError as exc:
+            raise ResultUnavailableError(
+                f"job {job_id}: result {current.result_digest} not reachable: {exc}"
+            ) from exc
+        if cid_to_digest(cid) != digest:
+            raise ResultUnavailableError(f"job {job_id}: {cid} does not carry {current.result_digest}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"job-{job_id}-{cid}"
+        # get_file re-hashes every block against the CID and only then moves the file into place.
+        self.store.get_file(cid, path)
+        return JobResult(job_id, cid, current.result_digest, path, path.stat().st_size)
+
+    # ------------------------------------------------------------------------------ manage
+
+    def cancel(self, job_id: int) -> int:
+        """Cancel an unclaimed job of this account and withdraw the refund; returns the amount."""
+        self.sender.transact(self.contracts.market.functions.cancel(job_id))
+        return self.withdraw()
+
+    def withdraw(self) -> int:
+        """Pull everything JobMarket owes this account (refunds); returns the amount (0: nothing)."""
+        owed = int(self.contracts.market.functions.claimable(self.sender.address).call())
+        if owed:
+            self.sender.transact(self.contracts.market.functions.withdraw())
+        return owed
+
+    def list(self, requester: str | None = None) -> list[JobState]:
+        """Every job of `requester` (default: this account), oldest first."""
+        who = requester or self.sender.address
+        events = self._logs(self.contracts.market, "JobCreated", requester=who)
+        return [self.status(int(e["args"]["jobId"])) for e in events]

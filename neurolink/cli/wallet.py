@@ -1,0 +1,28 @@
+"""The signing account of a command: `--account ADDRESS` from the encrypted keystore, unlocked once."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from neurolink.cli.account import PasswordFileOption
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from neurolink.config import Settings
+
+AccountOption = typer.Option(
+    None, "--account", help="Address of the keystore to sign with (may be left out when there is one)."
+)
+__all__ = ["AccountOption", "PasswordFileOption", "unlock_account"]
+
+
+def unlock_account(settings: "Settings", account: str | None, password_file: Path | None) -> "LocalAccount":
+    """Decrypt the keystore of `account` with the password from the file, $NEUROLINK_PASSWORD or a prompt."""
+    from neurolink.accounts.keystore import Keystore
+    from neurolink.accounts.password import read_password
+
+    store = Keystore(settings.keystore_dir)
+    store.find(account)  # a missing keystore is reported before asking for a password
+    return store.unlock(account, read_password(password_file))

@@ -1,0 +1,207 @@
+"""The whole network on one machine: wallets, provider nodes and the keeper as `neurolink` subprocesses.
+
+The shared core never imports `node` or `coordinator`: it starts `neurolink node run` and
+`neurolink coordinator keeper` as child processes, each in a home of its own under the devnet
+folder, and records their pids so `devnet down` stops exactly what `up` started.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from neurolink.devnet.accounts import dev_account
+from neurolink.errors import DevnetError
+
+if TYPE_CHECKING:
+    from neurolink.chain.contracts import Contracts
+    from neurolink.chain.deployments import Deployment
+    from neurolink.config import Settings
+
+REQUESTER_INDEX = 1
+FIRST_PROVIDER_INDEX = 2
+KEEPER_INDEX = 9
+MAX_PROVIDERS = KEEPER_INDEX - FIRST_PROVIDER_INDEX
+PROVIDER_STAKE = 1_000 * 10**18
+# Devnet keys are anvil's public ones: a low scrypt cost keeps every CLI unlock instant.
+DEVNET_SCRYPT_N = 2**12
+NODE_READY_TIMEOUT_S = 180.0
+FAULTS = ("none", "wrong-result", "silent")
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """What `devnet up` runs beside anvil: N provider nodes (faults by index), the keeper."""
+
+    providers: int = 3
+    faults: dict[int, str] = field(default_factory=dict)
+    keeper: bool = True
+    keeper_interval: float = 0.5
+    node_poll_interval: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.providers <= MAX_PROVIDERS:
+            raise DevnetError(f"a devnet runs 0..{MAX_PROVIDERS} providers, not {self.providers}")
+        for index, kind in self.faults.items():
+            if not 0 <= index < self.providers or kind not in FAULTS:
+                raise DevnetError(
+                    f"fault {index}={kind}: index must be < {self.providers}, kind one of {FAULTS}"
+                )
+
+
+def neurolink_command() -> list[str]:
+    """The `neurolink` executable of this interpreter's environment."""
+    beside = Path(sys.executable).with_name("neurolink")
+    found = str(beside) if beside.exists() else shutil.which("neurolink")
+    if found is None:
+        raise DevnetError("the `neurolink` command is not installed next to this Python")
+    return [found]
+
+
+def password_file(folder: Path) -> Path:
+    """The devnet's keystore password (random per devnet, 0600): unlocks only public dev keys."""
+    path = folder / "password"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(16) + "\n")
+    return path
+
+
+def import_dev_key(keystore_dir: Path, index: int, password: Path) -> str:
+    """Put dev account `index` into `keystore_dir` (once); returns its address."""
+    from neurolink.accounts.keystore import Keystore
+
+    store = Keystore(keystore_dir, scrypt_n=DEVNET_SCRYPT_N)
+    account = dev_account(index)
+    if not any(e.address == account.address for e in store.list()):
+        store.import_key(account.key.hex(), password.read_text().splitlines()[0])
+    return str(account.address)
+
+
+def _child_env(home: Path, rpc_url: str, extra: dict[str, str]) -> dict[str, str]:
+    # A child reads only its own NEUROLINK_* settings, never the parent's (another home, broker, ...).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROLINK_")}
+    return {**env, "NEUROLINK_HOME": str(home), "NEUROLINK_RPC_URL": rpc_url, **extra}
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        # Its own session: `down` signals the whole group, workers included, and the child outlives us.
+        return subprocess.Popen(
+            args,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def provider_home(
+    folder: Path,
+    settings: "Settings",
+    deployment: "Deployment",
+    *,
+    index: int,
+    password: Path,
+    plan: NetworkPlan,
+) -> Path:
+    """A node's home: its keystore, node.toml naming the contracts, the shared content store."""
+    home = folder / "nodes" / f"provider-{index}"
+    home.mkdir(parents=True, exist_ok=True)
+    content = home / "content"
+    settings.content_dir.mkdir(parents=True, exist_ok=True)
+    if not content.exists():
+        # Requester and nodes share the embedded content store, as they would share IPFS.
+        content.symlink_to(settings.content_dir.resolve())
+    import_dev_key(home / "keystore", FIRST_PROVIDER_INDEX + index, password)
+    (home / "node.toml").write_text(
+        f'job_market = "{deployment.job_market.address}"\nstaking = "{deployment.staking.address}"\n'
+        f'token = "{deployment.token.address}"\nstart_block = {deployment.deploy_block}\n'
+        f"devices = 1\nvram_mb = 16384\npoll_interval = {plan.node_poll_interval}\nreplace_after = 20\n"
+    )
+    return home
+
+
+def register_providers(contracts: "Contracts", plan: NetworkPlan) -> list[str]:
+    """Fund, register and stake every provider account that is not registered yet."""
+    from neurolink.devnet.bootstrap import fund, register_provider
+
+    addresses = []
+    for index in range(plan.providers):
+        account = dev_account(FIRST_PROVIDER_INDEX + index)
+        if not contracts.staking.functions.isRegistered(account.address).call():
+            fund(contracts, account)
+            register_provider(contracts, account, PROVIDER_STAKE)
+        addresses.append(str(account.address))
+    return addresses
+
+
+def start_processes(
+    folder: Path, settings: "Settings", rpc_url: str, deployment: "Deployment", plan: NetworkPlan
+) -> list[dict[str, Any]]:
+    """Start the nodes and the keeper; returns their records for the run file."""
+    password = password_file(folder)
+    cli = neurolink_command()
+    started: list[dict[str, Any]] = []
+    for index in range(plan.providers):
+        home = provider_home(folder, settings, deployment, index=index, password=password, plan=plan)
+        fault = plan.faults.get(index, "none")
+        env = _child_env(home, rpc_url, {"NEUROLINK_QUEUE_PREFIX": f"dev{index}{secrets.token_hex(3)}",
+                                         "NEUROLINK_CPU_SLOTS": "1"})  # fmt: skip
+        log = folder / "logs" / f"provider-{index}.log"
+        args = [*cli, "node", "run", "--json-logs", "--password-file", str(password), "--fault", fault]
+        process = _spawn(args, env, log)
+        address = str(dev_account(FIRST_PROVIDER_INDEX + index).address)
+        started.append({"role": "provider", "index": index, "address": address, "fault": fault,
+                        "pid": process.pid, "log": str(log), "home": str(home)})  # fmt: skip
+    if plan.keeper:
+        home = folder / "keeper"
+        import_dev_key(home / "keystore", KEEPER_INDEX, password)
+        env = _child_env(home, rpc_url, {"NEUROLINK_DEPLOYMENTS": str(settings.deployments_dir)})
+        log = folder / "logs" / "keeper.log"
+        args = [*cli, "coordinator", "keeper", "--json", "--password-file", str(password),
+                "--interval", str(plan.keeper_interval)]  # fmt: skip
+        process = _spawn(args, env, log)
+        started.append({"role": "keeper", "address": str(dev_account(KEEPER_INDEX).address),
+                        "pid": process.pid, "log": str(log), "home": str(home)})  # fmt: skip
+    return started
+
+
+def node_ready(record: dict[str, Any]) -> bool:
+    """Whether a node's log says its daemon started (its workers are up by then)."""
+    log = Path(record["log"])
+    if not log.exists():
+        return False
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and json.loads(line).get("msg") == "node started":
+            return True
+    return False
+
+
+def wait_ready(processes: list[dict[str, Any]], timeout: float = NODE_READY_TIMEOUT_S) -> None:
+    """Wait until every node has started; a node that exits first is reported with its log's tail."""
+    from neurolink.devnet.control import alive
+
+    deadline = time.monotonic() + timeout
+    waiting = [p for p in processes if p["role"] == "provider"]
+    while waiting:
+        for record in list(waiting):
+            if node_ready(record):
+                waiting.remove(record)
+            elif not alive(record["pid"]):
+                tail = Path(record["log"]).read_text(errors="replace").splitlines()[-5:]
+                raise DevnetError(f"provider {record['index']} exited during start-up: " + " | ".join(tail))
+        if waiting and time.monotonic() > deadline:
+            raise DevnetError(
+                f"{len(waiting)} provider nodes not ready after {timeout:.0f}s; see devnet/logs"
+            )
+        time.sleep(0.2)

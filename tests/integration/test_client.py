@@ -1,0 +1,152 @@
+"""The requester SDK on a real anvil: quote, permit and approve submits, cancel, and a full round with a
+cheater, the providers played by hand through the same contract calls a node makes."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coordinator.client import Client, SubmitOptions
+from coordinator.errors import JobNotFoundError, ResultUnavailableError
+from neurolink.chain.contracts import Contracts
+from neurolink.chain.provider import connect
+from neurolink.chain.tx import TxSender
+from neurolink.config import Settings, load_settings
+from neurolink.devnet.accounts import dev_account
+from neurolink.devnet.anvil import Anvil, start_anvil
+from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
+from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.views import JobPhase
+from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
+
+REQUESTER = 1
+PROVIDERS = (2, 3, 4)
+STAKE = 1_000 * 10**18
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Settings]]:
+    with start_anvil() as node:
+        settings = load_settings(home=tmp_path_factory.mktemp("home"), rpc_url=node.rpc_url)
+        w3 = connect(node.rpc_url)
+        contracts = Contracts.bind(w3, deploy_devnet(w3, settings))
+        fund(contracts, dev_account(REQUESTER))
+        for index in PROVIDERS:
+            fund(contracts, dev_account(index))
+            register_provider(contracts, dev_account(index), STAKE)
+        yield node, settings
+
+
+@pytest.fixture
+def client(net: tuple[Anvil, Settings]) -> Client:
+    return Client(net[1], dev_account(REQUESTER))
+
+
+def _spec(replicas: int = 1) -> JobSpec:
+    return JobSpec(
+        workload=BenchmarkWorkload(size=64, iterations=1),
+        requirements=Requirements(max_runtime_s=30),
+        replicas=replicas,
+    )
+
+
+def _balance(client: Client, index: int = REQUESTER) -> int:
+    return int(client.contracts.token.functions.balanceOf(dev_account(index).address).call())
+
+
+def test_quote_shows_its_factors_and_follows_demand(client: Client) -> None:
+    quiet = client.quote(_spec())
+    assert quiet.base_price == max(30 * client.pricing.rate_per_gpu_second, client.pricing.minimum_price)
+    assert quiet.capability_factor == 0
+    opened = [client.submit(_spec(), SubmitOptions(payment=10**18)).job_id for _ in range(3)]
+    busy = client.quote(_spec())
+    assert busy.demand_factor > quiet.demand_factor, "open jobs per free provider raise the price"
+    assert busy.seasonal_adjustment == 1, "three jobs are too little history for a season"
+    assert busy.price > quiet.price
+    for job_id in opened:
+        client.cancel(job_id)
+
+
+def test_permit_submit_then_cancel_refunds_exactly_once(client: Client) -> None:
+    before = _balance(client)
+    job = client.submit(_spec(), SubmitOptions(payment=5 * 10**17))
+    assert job.used_permit, "NeuroToken supports ERC-2612: one transaction, no approve"
+    assert _balance(client) == before - job.payment
+    status = client.status(job.job_id)
+    assert status.phase == JobPhase.CLAIMING and status.record.payment == job.payment
+    assert job.job_id in [s.job_id for s in client.list()]
+
+    refunded = client.cancel(job.job_id)
+    assert refunded == job.payment and _balance(client) == before
+    assert client.status(job.job_id).phase == JobPhase.CANCELLED
+    assert client.withdraw() == 0, "nothing is owed twice"
+
+
+def test_approve_path_for_tokens_without_permit(client: Client) -> None:
+    job = client.submit(_spec(), SubmitOptions(payment=10**17, permit=False))
+    assert not job.used_permit
+    assert client.status(job.job_id).record.requester == dev_account(REQUESTER).address
+    client.cancel(job.job_id)
+
+
+def test_spec_file_inputs_are_uploaded_and_replaced_by_cids(client: Client, tmp_path: Path) -> None:
+    (tmp_path / "data.bin").write_bytes(b"training rows" * 100)
+    spec_file = tmp_path / "train.json"
+    spec_file.write_text(
+        json.dumps(
+            {
+                "workload": {
+                    "kind": "train",
+                    "model": {"arch": "mlp", "in_features": 8, "out_features": 4},
+                    "dataset": "data",
+                },
+                "inputs": {"data": "data.bin"},
+            }
+        )
+    )
+    spec = client.load_spec(spec_file)
+    cid = spec.inputs["data"]
+    assert client.store.get_bytes(cid) == b"training rows" * 100
+
+
+def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: Path) -> None:
+    job = client.submit(_spec(replicas=3), SubmitOptions(payment=3 * 10**18))
+    contracts = client.contracts
+    honest = client.store.put_bytes(b"the honest result")
+    wrong = client.store.put_bytes(b"a made-up result")
+    from neurolink.content import cid_to_digest
+
+    salts = {}
+    senders = {i: TxSender(client.w3, dev_account(i)) for i in PROVIDERS}
+    for sender in senders.values():
+        sender.transact(contracts.market.functions.claim(job.job_id))
+    for index, sender in senders.items():
+        digest = cid_to_digest(wrong if index == PROVIDERS[-1] else honest)
+        salts[index] = (digest, new_salt())
+        c = commitment(job.job_id, sender.address, digest, salts[index][1])
+        sender.transact(contracts.market.functions.commit(job.job_id, c))
+    stake_before = {i: contracts.staking.functions.stakeOf(dev_account(i).address).call() for i in PROVIDERS}
+    for index, sender in senders.items():
+        sender.transact(contracts.market.functions.reveal(job.job_id, *salts[index]))
+
+    seen: list[JobPhase] = []
+    final = client.wait(job.job_id, timeout=30, on_change=lambda s: seen.append(s.phase))
+    assert final.phase == JobPhase.SETTLED and final.result_digest == "0x" + cid_to_digest(honest).hex()
+    cheater = dev_account(PROVIDERS[-1]).address
+    stake_after = contracts.staking.functions.stakeOf(cheater).call()
+    assert stake_after == stake_before[PROVIDERS[-1]] - job.collateral, "the cheater lost its collateral"
+    for index in PROVIDERS[:-1]:
+        assert contracts.market.functions.claimable(dev_account(index).address).call() > 0
+
+    result = client.result(job.job_id, tmp_path / "out")
+    assert result.cid == honest and result.path.read_bytes() == b"the honest result"
+
+
+def test_unknown_job_and_missing_result_are_named(client: Client, tmp_path: Path) -> None:
+    with pytest.raises(JobNotFoundError, match="no job 999999"):
+        client.status(999_999)
+    job = client.submit(_spec(), SubmitOptions(payment=10**17))
+    with pytest.raises(ResultUnavailableError, match="is claiming, not settled"):
+        client.result(job.job_id, tmp_path)
+    client.cancel(job.job_id)
