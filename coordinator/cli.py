@@ -3,11 +3,13 @@
 import json
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from neurolink.cli.options import bundled
 from neurolink.cli.output import JsonOption, emit
 from neurolink.cli.wallet import AccountOption, PasswordFileOption
 
@@ -31,43 +33,64 @@ NetworkOption = typer.Option(
 )
 
 
-def _connect(rpc_url: str | None, network: str | None) -> tuple["Settings", "Web3", "Deployment"]:
-    from neurolink.chain.deployments import for_chain
-    from neurolink.chain.provider import connect
-    from neurolink.config import load_settings
+@dataclass(frozen=True)
+class ChainArgs:
+    """The options every command here shares: where to connect, as whom, and how to print."""
 
-    settings = load_settings(rpc_url=rpc_url)
-    w3 = connect(settings.rpc_url)
-    return settings, w3, for_chain(w3, settings, network)
+    rpc_url: str | None = RpcOption
+    network: str | None = NetworkOption
+    account: str | None = AccountOption
+    password_file: Path | None = PasswordFileOption
+    as_json: bool = JsonOption
+
+    def connect(self) -> tuple["Settings", "Web3", "Deployment"]:
+        from neurolink.chain.deployments import for_chain
+        from neurolink.chain.provider import connect
+        from neurolink.config import load_settings
+
+        settings = load_settings(rpc_url=self.rpc_url)
+        w3 = connect(settings.rpc_url)
+        return settings, w3, for_chain(w3, settings, self.network)
+
+    def signer(self, settings: "Settings") -> "LocalAccount":
+        from neurolink.cli.wallet import unlock_account
+
+        return unlock_account(settings, self.account, self.password_file)
+
+    def client(self, *, needs_account: bool) -> "Client":
+        """A requester client; it signs when `needs_account` or when an --account was given."""
+        from coordinator.client import Client
+
+        settings, w3, _ = self.connect()
+        signer = self.signer(settings) if needs_account or self.account is not None else None
+        return Client(settings, signer, network=self.network, w3=w3)
+
+    def emit(self, data: dict[str, Any], text: str | None = None) -> None:
+        emit(data, self.as_json, text)
 
 
-def _signer(settings: "Settings", account: str | None, password_file: Path | None) -> "LocalAccount":
-    from neurolink.cli.wallet import unlock_account
-
-    return unlock_account(settings, account, password_file)
+reading = bundled("args", ChainArgs, only=("rpc_url", "network", "as_json"))
+signing = bundled("args", ChainArgs)
 
 
 @coordinator_app.command()
+@signing
 def keeper(
     *,
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
     interval: float = typer.Option(1.0, min=0.05, help="Seconds between scans for due jobs."),
     once: bool = typer.Option(False, "--once", help="Settle what is due now, then exit."),
-    as_json: bool = JsonOption,
+    args: ChainArgs,
 ) -> None:
     """Settle, fail or expire every job whose deadline passed (runs until SIGINT/SIGTERM)."""
     from coordinator.keeper import Keeper
     from neurolink.chain.contracts import Contracts
     from neurolink.chain.tx import TxSender
 
-    settings, w3, deployment = _connect(rpc_url, network)
-    runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, _signer(settings, account, password_file)))
+    settings, w3, deployment = args.connect()
+    runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, args.signer(settings)))
     if once:
         actions = runner.tick()
-        emit({"actions": [a.__dict__ for a in actions]}, as_json, f"settled {len(actions)} due jobs")
+        args.emit({"actions": [a.__dict__ for a in actions]}, f"settled {len(actions)} due jobs")
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -75,7 +98,7 @@ def keeper(
     typer.echo(f"keeper watching JobMarket {deployment.job_market.address}", err=True)
 
     def show(action: "KeeperAction") -> None:
-        text = json.dumps(action.__dict__) if as_json else f"job {action.job_id} {action.outcome}"
+        text = json.dumps(action.__dict__) if args.as_json else f"job {action.job_id} {action.outcome}"
         typer.echo(text)
 
     runner.run(stop, interval, on_action=show)
@@ -87,23 +110,6 @@ InputOption = typer.Option(
     None, "--input", help="NAME=PATH: upload PATH as input NAME (overrides the spec's entry). Repeatable."
 )
 JobIdArgument = typer.Argument(..., min=1, help="The job id (printed by `submit`).")
-
-
-def _client(
-    rpc_url: str | None,
-    network: str | None,
-    account: str | None,
-    password_file: Path | None,
-    *,
-    needs_account: bool,
-) -> "Client":
-    from coordinator.client import Client
-
-    settings, w3, _ = _connect(rpc_url, network)
-    signer = None
-    if needs_account or account is not None:
-        signer = _signer(settings, account, password_file)
-    return Client(settings, signer, network=network, w3=w3)
 
 
 def _inputs(pairs: list[str] | None) -> dict[str, Path]:
@@ -149,24 +155,22 @@ def _describe(status: "JobState") -> str:
 
 
 @job_app.command(name="quote")
+@reading
 def quote_cmd(
     spec: Path = typer.Argument(..., exists=True, dir_okay=False, help="Job spec JSON file."),
     *,
     inputs: list[str] = InputOption,
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    as_json: bool = JsonOption,
+    args: ChainArgs,
 ) -> None:
     """Price SPEC: BasePrice x (1 + Demand) x (1 + Capability) x Seasonal, each factor shown."""
     files = _inputs(inputs)
-    client = _client(rpc_url, network, None, None, needs_account=False)
+    client = args.client(needs_account=False)
     job_spec = client.load_spec(spec, files)
     q = client.quote(job_spec)
     market = client.market()
     data = {**q.as_dict(), "open_jobs": market.open_jobs, "free_providers": market.free_providers}
-    emit(
+    args.emit(
         data,
-        as_json,
         f"base price   {_tokens(q.base_price)}\n"
         f"demand       x (1 + {float(q.demand_factor):.3f})   {market.open_jobs} open jobs, "
         f"{market.free_providers} free providers\n"
@@ -177,6 +181,7 @@ def quote_cmd(
 
 
 @job_app.command()
+@signing
 def submit(
     spec: Path = typer.Argument(..., exists=True, dir_okay=False, help="Job spec JSON file."),
     *,
@@ -186,11 +191,7 @@ def submit(
     window: int = typer.Option(None, min=1, help="Seconds for each of claim, commit, reveal."),
     quorum: int = typer.Option(0, min=0, help="Matching results needed (0: a strict majority)."),
     approve: bool = typer.Option(False, "--approve", help="approve + createJob instead of a permit."),
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
+    args: ChainArgs,
 ) -> None:
     """Upload SPEC's inputs and the spec, escrow the payment and create the job; prints its id."""
     from coordinator.client import SubmitOptions
@@ -204,48 +205,43 @@ def submit(
         quorum=quorum,
         permit=False if approve else None,
     )
-    client = _client(rpc_url, network, account, password_file, needs_account=True)
+    client = args.client(needs_account=True)
     job_spec = client.load_spec(spec, files)
     job = client.submit(job_spec, options)
     how = "permit" if job.used_permit else "approve"
-    emit(
+    args.emit(
         job.as_dict(),
-        as_json,
         f"job {job.job_id} created ({_tokens(job.payment)} escrowed by {how}, spec {job.spec_cid})",
     )
 
 
 @job_app.command()
-def status(
-    job_id: int = JobIdArgument,
-    *,
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    as_json: bool = JsonOption,
-) -> None:
+@reading
+def status(job_id: int = JobIdArgument, *, args: ChainArgs) -> None:
     """Show where a job stands: phase, slots, deadlines, result digest."""
-    current = _client(rpc_url, network, None, None, needs_account=False).status(job_id)
-    emit(current.as_dict(), as_json, _describe(current))
+    current = args.client(needs_account=False).status(job_id)
+    args.emit(current.as_dict(), _describe(current))
 
 
 @job_app.command()
+@signing
 def wait(
     job_id: int = JobIdArgument,
     *,
     timeout: float = typer.Option(600.0, min=0.1, help="Seconds to wait before giving up (exit 8)."),
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
+    args: ChainArgs,
 ) -> None:
     """Follow a job through its phases until it closes; with --account, settle it once due."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    client = _client(rpc_url, network, account, password_file, needs_account=False)
+    client = args.client(needs_account=False)
     steps = ("claiming", "committing", "revealing", "settleable")
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), disable=as_json, transient=False
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        disable=args.as_json,
+        transient=False,
     ) as bar:
         task = bar.add_task(f"job {job_id}", total=len(steps) + 1)
 
@@ -257,69 +253,49 @@ def wait(
         final = client.wait(
             job_id, timeout=timeout, on_change=show, settle_when_due=client.account is not None
         )
-    emit(final.as_dict(), as_json, _describe(final))
+    args.emit(final.as_dict(), _describe(final))
 
 
 @job_app.command()
+@reading
 def result(
     job_id: int = JobIdArgument,
     *,
     out: Path = typer.Option(
         Path("."), "-o", "--out", file_okay=False, help="Folder to write the result to."
     ),
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    as_json: bool = JsonOption,
+    args: ChainArgs,
 ) -> None:
     """Download a settled job's result by CID and verify it against the on-chain digest."""
-    fetched = _client(rpc_url, network, None, None, needs_account=False).result(job_id, out)
-    emit(fetched.as_dict(), as_json, f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)")
+    fetched = args.client(needs_account=False).result(job_id, out)
+    args.emit(fetched.as_dict(), f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)")
 
 
 @job_app.command()
-def cancel(
-    job_id: int = JobIdArgument,
-    *,
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
-) -> None:
+@signing
+def cancel(job_id: int = JobIdArgument, *, args: ChainArgs) -> None:
     """Cancel a job nobody claimed yet and withdraw the refund."""
-    refunded = _client(rpc_url, network, account, password_file, needs_account=True).cancel(job_id)
-    emit(
-        {"job_id": job_id, "refunded": str(refunded)},
-        as_json,
-        f"job {job_id} cancelled, {_tokens(refunded)} back",
+    refunded = args.client(needs_account=True).cancel(job_id)
+    args.emit(
+        {"job_id": job_id, "refunded": str(refunded)}, f"job {job_id} cancelled, {_tokens(refunded)} back"
     )
 
 
 @job_app.command()
-def withdraw(
-    *,
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
-) -> None:
+@signing
+def withdraw(*, args: ChainArgs) -> None:
     """Pull every refund JobMarket owes this account (expired, failed or cancelled jobs)."""
-    amount = _client(rpc_url, network, account, password_file, needs_account=True).withdraw()
-    emit({"withdrawn": str(amount)}, as_json, f"withdrew {_tokens(amount)}")
+    amount = args.client(needs_account=True).withdraw()
+    args.emit({"withdrawn": str(amount)}, f"withdrew {_tokens(amount)}")
 
 
 @job_app.command(name="list")
+@signing
 def list_cmd(
     *,
     requester: str = typer.Option(None, help="Whose jobs (default: the --account)."),
-    rpc_url: str = RpcOption,
-    network: str = NetworkOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
+    args: ChainArgs,
 ) -> None:
     """List a requester's jobs, oldest first."""
-    client = _client(rpc_url, network, account, password_file, needs_account=requester is None)
-    jobs = client.list(requester)
-    emit({"jobs": [j.as_dict() for j in jobs]}, as_json, "\n".join(_describe(j) for j in jobs) or "no jobs")
+    jobs = args.client(needs_account=requester is None).list(requester)
+    args.emit({"jobs": [j.as_dict() for j in jobs]}, "\n".join(_describe(j) for j in jobs) or "no jobs")

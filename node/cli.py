@@ -4,6 +4,7 @@ import logging
 import signal
 import tempfile
 import time
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from neurolink.cli.options import bundled
 from neurolink.cli.output import JsonOption, emit
 
 if TYPE_CHECKING:
@@ -105,19 +107,41 @@ PasswordFileOption = typer.Option(
 )
 
 
-def _context(config_path: Path | None, **overrides: Any) -> tuple["Settings", "NodeConfig"]:
-    from neurolink.config import load_settings
-    from node.daemon.config import load_node_config
+@dataclass(frozen=True)
+class NodeArgs:
+    """The options the chain commands share: the node config, the provider's keystore, and how to print."""
 
-    settings = load_settings()
-    return settings, load_node_config(settings, config_path, **overrides)
+    config_path: Path | None = ConfigOption
+    account: str | None = AccountOption
+    password_file: Path | None = PasswordFileOption
+    as_json: bool = JsonOption
+
+    def context(self, **overrides: Any) -> tuple["Settings", "NodeConfig"]:
+        """The settings and node.toml, with --account and `overrides` over the file's values."""
+        from neurolink.config import load_settings
+        from node.daemon.config import load_node_config
+
+        settings = load_settings()
+        return settings, load_node_config(settings, self.config_path, account=self.account, **overrides)
+
+    def unlock(self, settings: "Settings", config: "NodeConfig") -> "LocalAccount":
+        from neurolink.cli.wallet import unlock_account
+
+        return unlock_account(settings, config.account, self.password_file)
+
+    def signed(self) -> tuple["LocalAccount", "Chain"]:
+        """The unlocked provider account and the chain it acts on."""
+        from node.daemon.app import connect_chain
+
+        settings, config = self.context()
+        signer = self.unlock(settings, config)
+        return signer, connect_chain(settings, config)
+
+    def emit(self, data: dict[str, Any], text: str | None = None) -> None:
+        emit(data, self.as_json, text)
 
 
-def _unlock(settings: "Settings", config: "NodeConfig", password_file: Path | None) -> "LocalAccount":
-    from neurolink.accounts.keystore import Keystore
-    from neurolink.accounts.password import read_password
-
-    return Keystore(settings.keystore_dir).unlock(config.account, read_password(password_file))
+chain_command = bundled("args", NodeArgs)
 
 
 def _sender(chain: "Chain", account: "LocalAccount") -> Any:
@@ -140,6 +164,7 @@ def _amount(text: str, decimals: int) -> int:
 
 
 @app.command()
+@chain_command
 def register(
     *,
     price: int = typer.Option(
@@ -148,21 +173,16 @@ def register(
     devices: int = typer.Option(None, help="Device count to offer (default: detected)."),
     vram_mb: int = typer.Option(None, help="Memory per device in MiB (default: detected)."),
     tier: int = typer.Option(None, help="Hardware tier (default: the config's)."),
-    config_path: Path = ConfigOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
+    args: NodeArgs,
 ) -> None:
     """Register (or update) this machine's capabilities in the Staking registry."""
     from neurolink.protocol.params import Capabilities
     from node.daemon.app import connect_chain
     from node.daemon.capabilities import detect
 
-    settings, config = _context(
-        config_path, account=account, devices=devices, vram_mb=vram_mb, tier=tier, price_per_gpu_second=price
-    )
+    settings, config = args.context(devices=devices, vram_mb=vram_mb, tier=tier, price_per_gpu_second=price)
     hardware = detect(settings, config)
-    signer = _unlock(settings, config, password_file)
+    signer = args.unlock(settings, config)
     chain = connect_chain(settings, config)
     caps = Capabilities(
         hardware.devices, hardware.vram_mb, config.tier, config.price_per_gpu_second
@@ -182,27 +202,20 @@ def register(
         "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
     }
     verb = "updated" if updating else "registered"
-    emit(
-        data,
-        as_json,
-        f"{verb} {signer.address}: {hardware.devices} {hardware.kind} device(s), {hardware.vram_mb} MiB",
+    args.emit(
+        data, f"{verb} {signer.address}: {hardware.devices} {hardware.kind} device(s), {hardware.vram_mb} MiB"
     )
 
 
 @app.command()
+@chain_command
 def stake(
     amount: str = typer.Argument(..., help="Tokens to stake (decimal, e.g. 100 or 2.5)."),
-    config_path: Path = ConfigOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
+    *,
+    args: NodeArgs,
 ) -> None:
     """Approve and stake tokens (free stake backs job collateral)."""
-    from node.daemon.app import connect_chain
-
-    settings, config = _context(config_path, account=account)
-    signer = _unlock(settings, config, password_file)
-    chain = connect_chain(settings, config)
+    signer, chain = args.signed()
     token = chain.market.token()
     units = _amount(amount, int(token.functions.decimals().call()))
     sender = _sender(chain, signer)
@@ -210,46 +223,31 @@ def stake(
         sender.transact(token.functions.approve(chain.market.staking.address, units))
     sender.transact(chain.market.staking.functions.stake(units))
     info = chain.market.stake_info(signer.address)
-    emit(
-        {"staked": units, **info},
-        as_json,
-        f"staked {amount}; total stake {info['staked']}, free {info['free']}",
+    args.emit(
+        {"staked": units, **info}, f"staked {amount}; total stake {info['staked']}, free {info['free']}"
     )
 
 
 @app.command()
+@chain_command
 def unstake(
     amount: str = typer.Argument(..., help="Tokens of free stake to move into the cooldown."),
-    config_path: Path = ConfigOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
+    *,
+    args: NodeArgs,
 ) -> None:
     """Start the unstake cooldown for part of the free stake."""
-    from node.daemon.app import connect_chain
-
-    settings, config = _context(config_path, account=account)
-    signer = _unlock(settings, config, password_file)
-    chain = connect_chain(settings, config)
+    signer, chain = args.signed()
     units = _amount(amount, int(chain.market.token().functions.decimals().call()))
     _sender(chain, signer).transact(chain.market.staking.functions.requestUnstake(units))
     info = chain.market.stake_info(signer.address)
-    emit(info, as_json, f"unstaking {info['unstaking']}, withdrawable at {info['unstake_available_at']}")
+    args.emit(info, f"unstaking {info['unstaking']}, withdrawable at {info['unstake_available_at']}")
 
 
 @app.command()
-def withdraw(
-    config_path: Path = ConfigOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
-    as_json: bool = JsonOption,
-) -> None:
+@chain_command
+def withdraw(*, args: NodeArgs) -> None:
     """Withdraw earnings from the JobMarket and stake whose cooldown has passed."""
-    from node.daemon.app import connect_chain
-
-    settings, config = _context(config_path, account=account)
-    signer = _unlock(settings, config, password_file)
-    chain = connect_chain(settings, config)
+    signer, chain = args.signed()
     sender = _sender(chain, signer)
     earnings = chain.market.claimable(signer.address)
     if earnings:
@@ -259,21 +257,19 @@ def withdraw(
     if info["unstaking"] and info["unstake_available_at"] <= chain.market.chain_time():
         unstaked = info["unstaking"]
         sender.transact(chain.market.staking.functions.withdrawStake())
-    data = {"earnings": earnings, "stake": unstaked}
-    emit(data, as_json, f"withdrew {earnings} of earnings and {unstaked} of stake")
+    args.emit(
+        {"earnings": earnings, "stake": unstaked}, f"withdrew {earnings} of earnings and {unstaked} of stake"
+    )
 
 
 @app.command()
-def status(
-    config_path: Path = ConfigOption,
-    account: str = AccountOption,
-    as_json: bool = JsonOption,
-) -> None:
+@bundled("args", NodeArgs, only=("config_path", "account", "as_json"))
+def status(*, args: NodeArgs) -> None:
     """Stake, locked collateral, jobs by state, earnings and slashes (no password needed)."""
     from neurolink.accounts.keystore import Keystore
     from node.daemon.app import connect_chain, open_ledger
 
-    settings, config = _context(config_path, account=account)
+    settings, config = args.context()
     address = config.account or Keystore(settings.keystore_dir).find(None).address
     chain = connect_chain(settings, config)
     ledger = open_ledger(settings, config, chain, address)
@@ -292,10 +288,11 @@ def status(
         "claimable": chain.market.claimable(address),
         "cursor": ledger.cursor(),
     }
-    emit(data, as_json)
+    args.emit(data)
 
 
 @app.command()
+@bundled("args", NodeArgs, only=("config_path", "account", "password_file"))
 def run(
     *,
     workers: bool = typer.Option(True, "--workers/--no-workers", help="Start the Celery device workers too."),
@@ -304,17 +301,15 @@ def run(
     ),
     metrics_port: int = typer.Option(None, help="Serve Prometheus metrics on this port."),
     json_logs: bool = typer.Option(False, "--json-logs", help="One JSON object per log line."),
-    config_path: Path = ConfigOption,
-    account: str = AccountOption,
-    password_file: Path = PasswordFileOption,
+    args: NodeArgs,
 ) -> None:
     """Run the provider daemon until SIGINT/SIGTERM."""
     from node.daemon.app import build_daemon
     from node.daemon.logs import setup_logging
 
-    settings, config = _context(config_path, account=account, fault=fault, metrics_port=metrics_port)
+    settings, config = args.context(fault=fault, metrics_port=metrics_port)
     setup_logging(as_json=json_logs or settings.log_json)
-    signer = _unlock(settings, config, password_file)
+    signer = args.unlock(settings, config)
     daemon = build_daemon(settings, config, signer)
     del signer  # the submitter holds the only reference to the key
     pool = None
