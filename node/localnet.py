@@ -4,11 +4,8 @@ workers, provider accounts on it and their daemons as `neurolink node run` proce
 Devnet only: accounts are anvil's public development keys and keystores use a low scrypt cost.
 """
 
-import contextlib
 import json
-import os
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,18 +138,17 @@ def make_provider(
     devices: int = 1,
 ) -> ProviderHome:
     """Dev account `index` as a provider on `host`: funded, registered, staked, keystore and config."""
-    from neurolink.accounts.errors import KeystoreExistsError
-    from neurolink.accounts.keystore import Keystore
     from neurolink.chain.tx import TxSender
     from neurolink.devnet.accounts import dev_account
+    from neurolink.devnet.network import import_dev_key
     from neurolink.protocol.params import Capabilities
 
     account = dev_account(index)
     if network.w3.eth.get_balance(account.address) == 0:
         # Beyond anvil's ten funded accounts: gas money from the deployer.
         TxSender(network.w3, dev_account(0)).send({"to": account.address, "value": 10**20}, "fund")
-    with contextlib.suppress(KeystoreExistsError):  # the account served another chain on this host
-        Keystore(host.home / "keystore", scrypt_n=FAST_SCRYPT).import_key(account.key.hex(), PASSWORD)
+    # Once per host: the account may have served another chain on it.
+    import_dev_key(host.home / "keystore", index, host.home / "password", scrypt_n=FAST_SCRYPT)
     provider = ProviderHome(host, index, account.address, network.rpc_url)
     provider.config.write_text(
         f'account = "{account.address}"\nledger_path = "{provider.ledger_path}"\n'
@@ -170,8 +166,9 @@ def make_provider(
 
 
 def node_env(provider: ProviderHome, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROLINK_")}
-    return {**env, **provider.host.env, "NEUROLINK_RPC_URL": provider.rpc_url, **extra}
+    from neurolink.devnet.network import child_env
+
+    return child_env(provider.home, provider.rpc_url, {**provider.host.env, **extra})
 
 
 class NodeLog:
@@ -192,12 +189,13 @@ class NodeProcess:
 
     def __init__(self, provider: ProviderHome, *args: str, crash_at: str | None = None) -> None:
         self.provider = provider
+        from neurolink.devnet.network import neurolink_command
+
         extra = {"NEUROLINK_CRASH_AT": crash_at} if crash_at else {}
-        cli = Path(sys.executable).parent / "neurolink"
         with open(provider.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    str(cli),
+                    *neurolink_command(),
                     "node",
                     "run",
                     "--json-logs",

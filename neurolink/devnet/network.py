@@ -74,18 +74,19 @@ def password_file(folder: Path) -> Path:
     return path
 
 
-def import_dev_key(keystore_dir: Path, index: int, password: Path) -> str:
+def import_dev_key(keystore_dir: Path, index: int, password: Path, *, scrypt_n: int = DEVNET_SCRYPT_N) -> str:
     """Put dev account `index` into `keystore_dir` (once); returns its address."""
     from neurolink.accounts.keystore import Keystore
 
-    store = Keystore(keystore_dir, scrypt_n=DEVNET_SCRYPT_N)
+    store = Keystore(keystore_dir, scrypt_n=scrypt_n)
     account = dev_account(index)
     if not any(e.address == account.address for e in store.list()):
         store.import_key(account.key.hex(), password.read_text().splitlines()[0])
     return str(account.address)
 
 
-def _child_env(home: Path, rpc_url: str, extra: dict[str, str]) -> dict[str, str]:
+def child_env(home: Path, rpc_url: str, extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a `neurolink` child: this one's, minus every NEUROLINK_* setting, plus its own."""
     # A child reads only its own NEUROLINK_* settings, never the parent's (another home, broker, ...).
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROLINK_")}
     return {**env, "NEUROLINK_HOME": str(home), "NEUROLINK_RPC_URL": rpc_url, **extra}
@@ -155,7 +156,7 @@ def start_processes(
     for index in range(plan.providers):
         home = provider_home(folder, settings, deployment, index=index, password=password, plan=plan)
         fault = plan.faults.get(index, "none")
-        env = _child_env(home, rpc_url, {"NEUROLINK_QUEUE_PREFIX": f"dev{index}{secrets.token_hex(3)}",
+        env = child_env(home, rpc_url, {"NEUROLINK_QUEUE_PREFIX": f"dev{index}{secrets.token_hex(3)}",
                                          "NEUROLINK_CPU_SLOTS": "1"})  # fmt: skip
         log = folder / "logs" / f"provider-{index}.log"
         args = [*cli, "node", "run", "--json-logs", "--password-file", str(password), "--fault", fault]
@@ -166,7 +167,7 @@ def start_processes(
     if plan.keeper:
         home = folder / "keeper"
         import_dev_key(home / "keystore", KEEPER_INDEX, password)
-        env = _child_env(home, rpc_url, {"NEUROLINK_DEPLOYMENTS": str(settings.deployments_dir)})
+        env = child_env(home, rpc_url, {"NEUROLINK_DEPLOYMENTS": str(settings.deployments_dir)})
         log = folder / "logs" / "keeper.log"
         args = [*cli, "coordinator", "keeper", "--json", "--password-file", str(password),
                 "--interval", str(plan.keeper_interval)]  # fmt: skip
