@@ -3,13 +3,14 @@
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from neurolink.errors import ConfigError
+from neurolink.errors import ConfigError, NeuroLinkError
 
 ENV_PREFIX = "NEUROLINK_"
+M = TypeVar("M", bound=BaseModel)
 
 
 def default_home() -> Path:
@@ -54,21 +55,45 @@ class Settings(BaseModel):
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Settings from `path` (default $NEUROLINK_HOME/config.toml), env, then explicit overrides."""
     home = Path(overrides["home"]) if "home" in overrides else default_home()
-    path = path or home / "config.toml"
-    values: dict[str, Any] = {"home": home}
+    values = layered_values(
+        path or home / "config.toml", Settings, ENV_PREFIX, ConfigError, overrides, base={"home": home}
+    )
+    return validated(Settings, values, ConfigError, "config")
+
+
+def layered_values(
+    path: Path,
+    model: type[BaseModel],
+    env_prefix: str,
+    error: type[NeuroLinkError],
+    overrides: dict[str, Any],
+    *,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`base`, then the TOML file at `path` if there is one, then `<env_prefix><FIELD>` env, then `overrides`.
+
+    An override of None means "not given" (an unset CLI flag) and leaves the value below it. Env never
+    replaces a `base` value (NEUROLINK_HOME already chose the home, and with it this file).
+    """
+    values = dict(base or {})
     if path.exists():
         try:
             values.update(tomllib.loads(path.read_text()))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    for name in Settings.model_fields:
-        env = os.environ.get(ENV_PREFIX + name.upper())
-        if env is not None and name != "home":
+            raise error(f"{path}: not valid TOML: {exc}") from exc
+    for name in model.model_fields:
+        env = os.environ.get(env_prefix + name.upper())
+        if env is not None and name not in (base or {}):
             values[name] = env
     values.update({k: v for k, v in overrides.items() if v is not None})
+    return values
+
+
+def validated(model: type[M], values: dict[str, Any], error: type[NeuroLinkError], what: str) -> M:
+    """`model(**values)`, its first validation error raised as `error` naming the field of `what`."""
     try:
-        return Settings(**values)
+        return model(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"config {where}: {first['msg']}") from exc
+        raise error(f"{what} {where}: {first['msg']}") from exc

@@ -1,15 +1,13 @@
 """The provider's own settings: node.toml under NEUROLINK_HOME, NEUROLINK_NODE_* env, then CLI flags."""
 
 import json
-import os
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from neurolink.config import Settings
+from neurolink.config import Settings, layered_values, validated
 from node.daemon.errors import NodeConfigError
 
 ENV_PREFIX = "NEUROLINK_NODE_"
@@ -58,27 +56,12 @@ class NodeConfig(BaseModel):
 def load_node_config(settings: Settings, path: Path | None = None, **overrides: Any) -> NodeConfig:
     """node.toml (default $NEUROLINK_HOME/node.toml), then NEUROLINK_NODE_* env, then `overrides`."""
     path = path or settings.home / "node.toml"
-    values: dict[str, Any] = {}
-    if path.exists():
-        try:
-            values.update(tomllib.loads(path.read_text()))
-        except tomllib.TOMLDecodeError as exc:
-            raise NodeConfigError(f"{path}: not valid TOML: {exc}") from exc
-    for name in NodeConfig.model_fields:
-        env = os.environ.get(ENV_PREFIX + name.upper())
-        if env is not None:
-            values[name] = env
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    values = layered_values(path, NodeConfig, ENV_PREFIX, NodeConfigError, overrides)
     deployment = _deployment(settings)
     for name, key in (("job_market", "JobMarket"), ("staking", "Staking"), ("token", "NeuroToken")):
         if values.get(name) is None and key in deployment:
             values[name] = deployment[key]
-    try:
-        return NodeConfig(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise NodeConfigError(f"node config {where}: {first['msg']}") from exc
+    return validated(NodeConfig, values, NodeConfigError, "node config")
 
 
 def _deployment(settings: Settings) -> dict[str, str]:
