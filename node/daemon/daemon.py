@@ -371,14 +371,18 @@ class Daemon:
         salt = self.ledger.save_salt(job.job_id, "0x" + new_salt().hex())
         self._commit(job.job_id, job.digest or "", salt)
 
-    def _on_committing(self, job: JobRow) -> None:
+    def _already_sent(self, job: JobRow, action: str, landed: Phase) -> bool:
+        """Whether `action` (commit or reveal) needs no send now: its slot shows it (the ledger moves on to
+        `landed`), or our transaction for it is still pending."""
         slot = self.market.slot_of(job.job_id, self.me)
-        if slot is not None and slot.committed:
-            self.ledger.update_job(job.job_id, Phase.COMMITTED)
-            return
-        if self.submitter.outcome(job.job_id, "commit") is TxStatus.PENDING:
-            return
-        self._commit(job.job_id, job.digest or "", job.salt or "")
+        if slot is not None and (slot.committed if action == "commit" else slot.revealed):
+            self.ledger.update_job(job.job_id, landed)
+            return True
+        return self.submitter.outcome(job.job_id, action) is TxStatus.PENDING
+
+    def _on_committing(self, job: JobRow) -> None:
+        if not self._already_sent(job, "commit", Phase.COMMITTED):
+            self._commit(job.job_id, job.digest or "", job.salt or "")
 
     def _commit(self, job_id: int, digest: str, salt: str) -> None:
         value = commitment(job_id, self.me, digest, salt)
@@ -397,13 +401,7 @@ class Daemon:
             self._settle(job.job_id)
 
     def _on_revealing(self, job: JobRow) -> None:
-        slot = self.market.slot_of(job.job_id, self.me)
-        if slot is not None and slot.revealed:
-            self.ledger.update_job(job.job_id, Phase.REVEALED)
-            return
-        if self.submitter.outcome(job.job_id, "reveal") is TxStatus.PENDING:
-            return
-        if self.market.phase(job.job_id) in CLOSED:
+        if self._already_sent(job, "reveal", Phase.REVEALED) or self.market.phase(job.job_id) in CLOSED:
             return
         salt = job.salt or "0x" + "00" * 32
         self._reveal(job.job_id, job.digest or "", salt)
