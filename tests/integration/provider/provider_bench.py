@@ -13,6 +13,7 @@ from typing import Any
 
 from neurolink.devnet.anvil import free_port
 from neurolink.processes import stop_processes
+from neurolink.protocol.views import JobPhase, read_phase
 from node.daemon.ledger import Ledger
 from node.localnet import (
     FAST_SCRYPT,
@@ -50,8 +51,10 @@ __all__ = [
     "ledger_of",
     "make_host",
     "make_provider",
+    "net_of",
     "start_workers",
     "stop_all",
+    "wait_settled",
     "wait_until",
 ]
 
@@ -106,6 +109,23 @@ def wait_until(
                 raise AssertionError(f"node exited with {node.process.returncode} while waiting for {what}")
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def wait_settled(
+    network: Network,
+    job_id: int,
+    timeout: float,
+    what: str,
+    *,
+    process: NodeProcess | list[NodeProcess] | None = None,
+) -> None:
+    """Wait until the job is settled on chain (see `wait_until` for `process`)."""
+    wait_until(lambda: read_phase(network.market, job_id) is JobPhase.SETTLED, timeout, what, process=process)
+
+
+def net_of(network: Network, payment: int) -> int:
+    """What providers share of `payment`: the payment less the protocol fee."""
+    return payment - payment * network.market.functions.feeBps().call() // 10_000
 
 
 def ledger_of(provider: ProviderHome) -> Ledger:

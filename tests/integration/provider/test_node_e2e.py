@@ -17,12 +17,14 @@ from provider_bench import (
     benchmark_spec,
     create_job,
     make_provider,
+    net_of,
     stop_all,
+    wait_settled,
     wait_until,
 )
 
 from neurolink.devnet.anvil import free_port
-from neurolink.protocol.views import JobPhase, read_job
+from neurolink.protocol.views import read_job
 
 pytestmark = pytest.mark.integration
 
@@ -46,10 +48,6 @@ def nodes(providers: list[ProviderHome]) -> Iterator[list[NodeProcess]]:
     stop_all(processes)
 
 
-def _phase(network: Network, job_id: int) -> JobPhase:
-    return JobPhase(network.market.functions.phaseOf(job_id).call())
-
-
 def _balances(network: Network, providers: list[ProviderHome]) -> list[int]:
     return [network.token.functions.balanceOf(p.address).call() for p in providers]
 
@@ -60,20 +58,18 @@ def test_a_job_from_a_wallet_is_run_and_paid(
     before = _balances(network, providers)
     payment = 3 * TOKEN
     job_id = create_job(network, benchmark_spec(1, seed=11), host, payment=payment)
-    wait_until(
-        lambda: _phase(network, job_id) is JobPhase.SETTLED, 120, f"job {job_id} settled", process=nodes
-    )
-    fee = payment * network.market.functions.feeBps().call() // 10_000
+    wait_settled(network, job_id, 120, f"job {job_id} settled", process=nodes)
+    net = net_of(network, payment)
     # Exactly one node claimed; it withdraws its reward (no threshold) and keeps its stake.
     wait_until(
-        lambda: sum(_balances(network, providers)) - sum(before) == payment - fee,
+        lambda: sum(_balances(network, providers)) - sum(before) == net,
         30,
         "withdrawal",
         process=nodes,
     )
     gains = [after - b for after, b in zip(_balances(network, providers), before, strict=True)]
-    assert sorted(gains) == [0, 0, payment - fee]
-    winner = providers[gains.index(payment - fee)]
+    assert sorted(gains) == [0, 0, net]
+    winner = providers[gains.index(net)]
     assert network.staking.functions.stakeInfoOf(winner.address).call()[1] == 0, "collateral released"
 
 
@@ -84,11 +80,8 @@ def test_three_nodes_settle_a_k3_job_with_the_expected_payouts(
     stakes = [network.staking.functions.stakeOf(p.address).call() for p in providers]
     payment = 6 * TOKEN
     job_id = create_job(network, benchmark_spec(3, seed=12), host, payment=payment, replicas=3)
-    wait_until(
-        lambda: _phase(network, job_id) is JobPhase.SETTLED, 180, f"job {job_id} settled", process=nodes
-    )
-    fee = payment * network.market.functions.feeBps().call() // 10_000
-    share = (payment - fee) // 3
+    wait_settled(network, job_id, 180, f"job {job_id} settled", process=nodes)
+    share = net_of(network, payment) // 3
     wait_until(
         lambda: _balances(network, providers) == [b + share for b in before],
         30,

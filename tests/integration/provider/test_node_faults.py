@@ -13,7 +13,9 @@ from provider_bench import (
     benchmark_spec,
     create_job,
     make_provider,
+    net_of,
     stop_all,
+    wait_settled,
     wait_until,
 )
 
@@ -53,11 +55,8 @@ def _run_with_faulty(network: Network, host: Host, trio: list[ProviderHome], fau
                 process=nodes,
             )
             advance_time(network.w3, 2 * 60 + 1)
-        wait_until(
-            lambda: read_phase(network.market, job_id) is JobPhase.SETTLED, 60, "settled", process=nodes
-        )
-        fee = PAYMENT * network.market.functions.feeBps().call() // 10_000
-        reward = (PAYMENT - fee + COLLATERAL) // 2
+        wait_settled(network, job_id, 60, "settled", process=nodes)
+        reward = (net_of(network, PAYMENT) + COLLATERAL) // 2
         wait_until(
             lambda: all(token.balanceOf(p.address).call() == balances[p.address] + reward for p in honest),
             30,

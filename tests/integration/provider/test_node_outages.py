@@ -20,11 +20,12 @@ from provider_bench import (
     ledger_of,
     make_host,
     make_provider,
+    net_of,
+    wait_settled,
     wait_until,
 )
 
 from neurolink.devnet.anvil import Anvil, start_anvil
-from neurolink.protocol.views import JobPhase
 from node.daemon.ledger import Phase
 
 pytestmark = pytest.mark.integration
@@ -74,16 +75,10 @@ def _run_job_through(network: Network, home: ProviderHome, seed: int, outage: An
             process=node,
         )
         network = outage() or network
-        market = network.market.functions
+        wait_settled(network, job_id, 120, f"job {job_id} settled after the outage", process=node)
+        net = net_of(network, payment)
         wait_until(
-            lambda: JobPhase(market.phaseOf(job_id).call()) is JobPhase.SETTLED,
-            120,
-            f"job {job_id} settled after the outage",
-            process=node,
-        )
-        fee = payment * market.feeBps().call() // 10_000
-        wait_until(
-            lambda: network.token.functions.balanceOf(home.address).call() == balance + payment - fee,
+            lambda: network.token.functions.balanceOf(home.address).call() == balance + net,
             30,
             "the node to withdraw its reward",
             process=node,

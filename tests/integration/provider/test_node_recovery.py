@@ -20,10 +20,11 @@ from provider_bench import (
     create_job,
     ledger_of,
     make_provider,
+    net_of,
+    wait_settled,
     wait_until,
 )
 
-from neurolink.protocol.views import JobPhase, read_phase
 from node.daemon.crash import POINTS
 from node.daemon.ledger import TxStatus
 
@@ -59,18 +60,12 @@ def test_crash_and_restart_at_each_phase(
 
     restarted = NodeProcess(crashy, "--no-workers")
     try:
-        wait_until(
-            lambda: JobPhase(market.phaseOf(job_id).call()) is JobPhase.SETTLED,
-            120,
-            f"job {job_id} settled after a crash at {point}",
-            process=restarted,
+        wait_settled(
+            network, job_id, 120, f"job {job_id} settled after a crash at {point}", process=restarted
         )
-        fee = payment * market.feeBps().call() // 10_000
+        share = net_of(network, payment) // 2
         wait_until(
-            lambda: (
-                network.token.functions.balanceOf(crashy.address).call()
-                == balance_before + (payment - fee) // 2
-            ),
+            lambda: network.token.functions.balanceOf(crashy.address).call() == balance_before + share,
             30,
             "the restarted node to withdraw its share",
             process=restarted,
@@ -114,7 +109,7 @@ def test_a_failed_computation_is_retried_until_it_succeeds(
     node_log = NodeLog(steady)
     wait_until(lambda: node_log.has("compute failed, will retry", job_id), 60, "a failed attempt")
     LocalStore(host.content).put_bytes(dataset)
-    wait_until(lambda: read_phase(network.market, job_id) is JobPhase.SETTLED, 60, "settled after a retry")
+    wait_settled(network, job_id, 60, "settled after a retry")
     wait_until(lambda: network.token.functions.balanceOf(steady.address).call() > balance, 30, "paid")
     failures = [
         e for e in node_log.entries() if e["msg"] == "compute failed, will retry" and e["job_id"] == job_id
