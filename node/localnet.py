@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurolink.config import Settings, load_settings
+from neurolink.processes import stop_processes
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -223,8 +224,6 @@ class NodeProcess:
 
 def stop_all(nodes: list[NodeProcess]) -> None:
     """SIGTERM every node at once (their shutdowns overlap), SIGKILL any still running after 30 s."""
-    from neurolink.processes import stop_processes
-
     stop_processes([node.process for node in nodes], timeout=30)
 
 

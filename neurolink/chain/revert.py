@@ -1,10 +1,13 @@
 """Decodes revert data into a custom error's name and arguments, with Error(string) and Panic."""
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neurolink.chain.artifacts import all_abis
 from neurolink.chain.errors import TransactionRevertedError
+
+if TYPE_CHECKING:
+    from web3.exceptions import ContractLogicError
 
 ERROR_STRING = bytes.fromhex("08c379a0")
 PANIC = bytes.fromhex("4e487b71")
@@ -85,6 +88,11 @@ def revert_error(action: str, data: Any, fallback: str = "") -> TransactionRever
     return TransactionRevertedError(
         f"{action} reverted{': ' + fallback if fallback else ' without a reason'}", data=str(data)
     )
+
+
+def logic_error(action: str, exc: "ContractLogicError") -> TransactionRevertedError:
+    """web3's ContractLogicError (a revert seen by estimate_gas, eth_call or build) as our decoded error."""
+    return revert_error(action, exc.data, str(exc.message or ""))
 
 
 def _show(value: Any) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from neurolink.chain.artifacts import load_artifact
 from neurolink.chain.errors import ChainError, TransactionTimeoutError
 from neurolink.chain.provider import poll_latency, wait_for_receipt
-from neurolink.chain.revert import revert_error
+from neurolink.chain.revert import logic_error, revert_error
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -117,7 +117,7 @@ class TxSender:
             if "gas" not in tx:
                 tx["gas"] = int(self.w3.eth.estimate_gas(cast("TxParams", tx)) * GAS_MARGIN) + extra_gas
         except ContractLogicError as exc:
-            raise revert_error(action, exc.data, str(exc.message or "")) from exc
+            raise logic_error(action, exc) from exc
         tx.update(fees or self._fees())
         tx["nonce"] = self._next_nonce() if nonce is None else nonce
         signed = self.account.sign_transaction(tx)
@@ -226,7 +226,7 @@ class TxSender:
         try:
             self.w3.eth.call(cast("TxParams", call), receipt["blockNumber"] - 1)
         except ContractLogicError as exc:
-            raise revert_error(action, exc.data, str(exc.message or "")) from exc
+            raise logic_error(action, exc) from exc
         except Web3RPCError as exc:
             # The node names failures that are not reverts (out of gas, for one) only in its message.
             raise revert_error(action, "", str(exc.message or exc)) from exc
@@ -247,7 +247,7 @@ class TxSender:
         try:
             tx = fn.build_transaction(params)
         except ContractLogicError as exc:
-            raise revert_error(fn.fn_name, exc.data, str(exc.message or "")) from exc
+            raise logic_error(fn.fn_name, exc) from exc
         return {"to": tx["to"], "data": tx["data"], "value": value}
 
     def deploy(self, name: str, *args: Any) -> "Contract":
