@@ -3,7 +3,7 @@
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,6 +37,9 @@ class Settings(BaseModel):
     # Largest object the content store accepts or hands back, in bytes (default 8 GiB).
     content_max_size: int = Field(default=8 * 1024**3, gt=0)
     confirmations: int = Field(default=0, ge=0, le=64)
+    # Job processes run in bubblewrap: "auto" when it is installed, "required" refuses to run
+    # without it, "off" never (devnets only: `node run` refuses public chains unsandboxed).
+    sandbox: Literal["auto", "required", "off"] = "auto"
     log_json: bool = False
 
     @property

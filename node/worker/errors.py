@@ -67,6 +67,13 @@ class WorkerCrashedError(ExecutionError):
     code = "WorkerCrashed"
 
 
+class SandboxUnavailableError(ExecutionError):
+    """Job processes cannot be sandboxed here (no bubblewrap, no user namespaces) and must be."""
+
+    code = "SandboxUnavailable"
+    exit_code = ExitCode.UNAVAILABLE
+
+
 class WorkloadError(ExecutionError):
     """The workload itself failed (e.g. shapes that do not fit the program)."""
 
@@ -86,6 +93,7 @@ ERRORS_BY_CODE: dict[str, type[ExecutionError]] = {
         JobTimeoutError,
         DevicesUnavailableError,
         WorkerCrashedError,
+        SandboxUnavailableError,
         WorkloadError,
     )
 }

@@ -1,82 +1,252 @@
-"""Runs one rank in a fresh job process with a hard deadline; the worker outlives whatever happens."""
+"""Runs one rank through this worker's sandboxed zygote; the worker outlives whatever the job does.
 
-import functools
-import json
-import multiprocessing
+Each worker owns an exchange folder `<home>/sandbox/<device>/` with `in/` (hard links to the job's
+staged inputs; read-only in the sandbox) and `out/<attempt>/` (the only writable place). After the
+job, the worker takes the result from the attempt folder itself (a regular file with the expected
+name, re-hashed here) and never trusts a path or hash the job reported.
+"""
+
+import hashlib
+import logging
+import os
+import re
+import select
+import shutil
+import stat
+import subprocess
+import sys
 import time
-from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext
+import uuid
+from pathlib import Path
 from typing import Any
 
-from node.worker.errors import JobTimeoutError, OutOfMemoryError, WorkerCrashedError
+from neurolink.config import Settings, load_settings
+from neurolink.spec import JobSpec
+from node.worker import sandbox
+from node.worker.errors import (
+    ExecutionError,
+    InvalidJobError,
+    JobTimeoutError,
+    OutputTooLargeError,
+    SandboxUnavailableError,
+    WorkerCrashedError,
+)
+from node.worker.zygote import read_message, write_message
+
+log = logging.getLogger(__name__)
+# Time the zygote gets beyond the job's deadline to kill the job and answer.
+REPLY_GRACE_S = 10.0
+START_TIMEOUT_S = 300.0
+_INPUT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_RESULT_NAMES = {"application/json": "result.json", "application/vnd.safetensors": "result.safetensors"}
 
 
-@functools.cache
-def context() -> ForkServerContext:
-    """A forkserver that has imported torch once; each job process forks from it in milliseconds."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["node.worker.runner"])
-    return ctx
+def job_env(device: dict[str, Any]) -> dict[str, str]:
+    """The whole environment of a job process: thread counts and its device, nothing of the node."""
+    threads = str(device["threads"])
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "USER": "job",
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
-def _job_main(conn: Connection, job_json: str) -> None:
-    # Job processes import the runner (preloaded in the forkserver); the worker never imports torch.
-    from node.worker.runner import child_main
+class Zygote:
+    """This worker's job-process factory: started once, restarted after it dies or hangs."""
 
-    child_main(conn, job_json)
+    def __init__(self, settings: Settings, device: dict[str, Any]) -> None:
+        self.settings = settings
+        self.device = device
+        self.exchange = settings.home / "sandbox" / str(device["id"]).replace(":", "")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.sandboxed = False
+        self.start_s = 0.0
+
+    def start(self) -> None:
+        for sub in ("in", "out"):
+            (self.exchange / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.exchange, 0o700)
+        env = job_env(self.device)
+        mode = self.settings.sandbox
+        if mode != "off" and sandbox.bwrap_path() is not None:
+            holder = os.environ.get(sandbox.ENV_NET_HOLDER)
+            command = sandbox.zygote_command(
+                home=self.settings.home,
+                exchange=self.exchange,
+                env=env,
+                gpu=self.device["kind"] == "cuda",
+                net_holder=int(holder) if holder else None,
+            )
+            self.sandboxed, child_env = True, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        elif mode == "required":
+            raise SandboxUnavailableError(
+                "job processes must be sandboxed but bubblewrap is not installed (apt-get install bubblewrap)"
+            )
+        else:
+            log.warning("job processes run WITHOUT a sandbox (sandbox=%s); only for devnets", mode)
+            command = [sys.executable, "-I", "-m", "node.worker.zygote"]
+            self.sandboxed, child_env = False, env
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env, cwd=self.exchange
+        )
+        ready = self._receive(START_TIMEOUT_S)
+        if not ready or not ready.get("ready"):
+            code = self.stop()
+            raise SandboxUnavailableError(f"the job sandbox did not start (exit code {code})")
+        self.start_s = time.perf_counter() - started
+
+    def stop(self) -> int | None:
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.kill()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+        return process.wait()
+
+    def _receive(self, timeout: float) -> dict[str, Any] | None:
+        assert self.process is not None and self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, timeout))
+        if not ready:
+            return None
+        try:
+            return read_message(self.process.stdout)
+        except (ValueError, OSError):
+            return None
+
+    def run(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """Run `job` (already pointing at the exchange folder) and return the zygote's reply."""
+        if self.process is None or self.process.poll() is not None:
+            self.stop()
+            self.start()
+        assert self.process is not None and self.process.stdin is not None
+        spec = JobSpec.from_json(job["spec"])
+        request = {"job": job, "timeout_s": timeout_s, "memory_limit": spec.limits.max_memory_bytes}
+        try:
+            write_message(self.process.stdin, request)
+        except OSError:
+            self.stop()
+            return _failure(WorkerCrashedError.code, "the job sandbox exited before the job started")
+        reply = self._receive(timeout_s + REPLY_GRACE_S)
+        if reply is None:
+            hung = self.process.poll() is None
+            self.stop()
+            if hung:
+                return _failure(JobTimeoutError.code, "the job sandbox did not answer by the deadline; killed")
+            return _failure(WorkerCrashedError.code, "the job sandbox died during the job")
+        return reply
+
+    # -- the exchange folder -------------------------------------------------------------------
+
+    def inner(self, *parts: str) -> str:
+        """A path under the exchange folder as the job process sees it."""
+        root = sandbox.JOB_ROOT if self.sandboxed else self.exchange
+        return str(root.joinpath(*parts))
+
+    def clear(self) -> None:
+        # Empty the folders, never replace them: the sandbox has them bind-mounted by inode.
+        for sub in ("in", "out"):
+            for entry in (self.exchange / sub).iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
 
-def _nothing() -> None:
-    """Starting it makes the forkserver import torch before the first job."""
+_zygote: Zygote | None = None
+
+
+def zygote() -> Zygote:
+    """This worker process's zygote (created, not started)."""
+    global _zygote
+    if _zygote is None:
+        from node.worker.tasks import this_device
+
+        _zygote = Zygote(load_settings(), this_device())
+    return _zygote
 
 
 def warm_up() -> None:
-    """Start the forkserver now so the first job does not pay for importing torch."""
-    process = context().Process(target=_nothing, daemon=True)
-    process.start()
-    process.join()
+    """Start the zygote now so the first job does not pay for the sandbox and importing torch."""
+    z = zygote()
+    if z.process is None:
+        z.start()
 
 
 def run_isolated(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """Run `job` in a child; a structured reply even if it times out, crashes or is OOM-killed."""
-    _reap()
-    ctx = context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_job_main, args=(sender, json.dumps(job)), daemon=True)
-    started = time.perf_counter()
-    process.start()
-    sender.close()
+    """Run one rank in a fresh sandboxed process; a structured reply whatever happens to it."""
+    z = zygote()
     try:
-        if not receiver.poll(max(0.0, timeout_s)):
-            process.kill()
-            process.join()
-            return _failure(
-                JobTimeoutError.code, f"job ran past its deadline ({timeout_s:.1f} s left); killed"
-            )
-        try:
-            reply: dict[str, Any] = json.loads(receiver.recv_bytes())
-        except EOFError:
-            process.join()
-            code = process.exitcode
-            # SIGKILL without a reply is what the kernel's OOM killer does.
-            if code == -9:
-                return _failure(
-                    OutOfMemoryError.code, "job process was killed (SIGKILL), likely out of memory"
-                )
-            return _failure(WorkerCrashedError.code, f"job process died with exit code {code}")
+        if z.process is None:
+            z.start()
+        attempt = uuid.uuid4().hex[:16]
+        z.clear()
+        inner_job = {**job, "inputs": _link_inputs(z, job["inputs"]), "out_dir": z.inner("out", attempt)}
+        (z.exchange / "out" / attempt).mkdir()
+        reply = z.run(inner_job, timeout_s)
+        if reply.get("ok") and "result" in reply:
+            reply["result"] = _take_result(z.exchange / "out" / attempt, reply["result"], job, attempt)
+    except ExecutionError as exc:
+        reply = _failure(exc.code, str(exc))
     finally:
-        receiver.close()
-    # The reply is in; the process tears itself down while the worker reports (reaped next job).
-    reply.setdefault("timings", {})["spawn_and_run_s"] = time.perf_counter() - started
+        z.clear()
+    reply["sandboxed"] = z.sandboxed
     return reply
 
 
-def _reap() -> None:
-    # A previous job process that replied but has not exited yet gets no more time: kill it, so
-    # it cannot hold memory or a device while this job runs.
-    for child in multiprocessing.active_children():
-        child.kill()
-        child.join()
+def _link_inputs(z: Zygote, inputs: dict[str, str]) -> dict[str, str]:
+    inner: dict[str, str] = {}
+    for name, source in inputs.items():
+        if not _INPUT_NAME.match(name):
+            raise InvalidJobError(f"input name {name!r} is not allowed")
+        dest = z.exchange / "in" / name
+        try:
+            os.link(source, dest)
+        except OSError:
+            # Another file system (or no hard links): a copy costs a read, not memory.
+            try:
+                shutil.copyfile(source, dest)
+            except OSError as exc:
+                raise InvalidJobError(f"input {name!r}: cannot stage {source}: {exc.strerror}") from exc
+        inner[name] = z.inner("in", name)
+    return inner
+
+
+def _take_result(attempt_dir: Path, reported: Any, job: dict[str, Any], attempt: str) -> dict[str, Any]:
+    """Move the attempt's result out of the exchange folder, checked and hashed by the worker."""
+    media_type = reported.get("media_type") if isinstance(reported, dict) else None
+    name = _RESULT_NAMES.get(str(media_type))
+    if name is None:
+        raise WorkerCrashedError(f"job reported an unknown result type {media_type!r}")
+    path = attempt_dir / name
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise WorkerCrashedError(f"job reported a result but wrote no {name}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise WorkerCrashedError(f"job's {name} is not a regular file")
+    limit = JobSpec.from_json(job["spec"]).limits.max_output_bytes
+    if info.st_size > limit:
+        raise OutputTooLargeError(f"result is {info.st_size} bytes, over the limit of {limit}")
+    dest_dir = Path(job["out_dir"]) / attempt
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / name
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as src, open(dest, "wb") as out:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    return {"path": str(dest), "sha256": digest.hexdigest(), "size": info.st_size, "media_type": media_type}
 
 
 def _failure(code: str, message: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
 from node.worker.errors import DevicesUnavailableError
 from node.worker.registry import Device, DeviceRegistry
+from node.worker.sandbox import ENV_NET_HOLDER, NetHolder, bwrap_path, start_net_holder
 from node.worker.tasks import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
 
 
@@ -26,6 +27,16 @@ def gpu_count() -> int:
     except (OSError, subprocess.TimeoutExpired):
         return 0
     return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
+
+
+# What a worker inherits from the node's environment: never NEUROLINK_PASSWORD or other secrets.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "VIRTUAL_ENV")
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """A worker's whole environment: the settings as NEUROLINK_* and a few harmless variables."""
+    env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    return {**env, **settings_env(settings)}
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -50,13 +61,18 @@ class WorkerPool:
         self.registry = DeviceRegistry(settings.home / "devices.sqlite")
         self.log_dir = settings.home / "logs"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.net_holder: NetHolder | None = None
 
     def queue(self, index: int) -> str:
         return f"{self.settings.queue_prefix}.dev{index}"
 
     def start(self, loglevel: str = "WARNING") -> list[Device]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        base_env = {**os.environ, **settings_env(self.settings)}
+        base_env = worker_env(self.settings)
+        if self.settings.sandbox != "off" and bwrap_path() is not None:
+            # One loopback-only network for this pool's sandboxes: ranks of a job rendezvous there.
+            self.net_holder = start_net_holder()
+            base_env[ENV_NET_HOLDER] = str(self.net_holder.pid)
         devices = []
         for index in range(self.slots):
             queue = self.queue(index)
@@ -108,6 +124,9 @@ class WorkerPool:
         self.registry.deregister(list(self.processes))
         stop_processes(self.processes.values(), timeout)
         self.processes.clear()
+        if self.net_holder is not None:
+            self.net_holder.stop()
+            self.net_holder = None
 
     def __enter__(self) -> "WorkerPool":
         return self

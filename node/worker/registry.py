@@ -88,6 +88,11 @@ class DeviceRegistry:
             known = db.execute("SELECT COUNT(*) FROM device").fetchone()[0]
             if known < count:
                 raise DevicesUnavailableError(f"job needs {count} devices, this host has {known}")
+            held = db.execute(
+                "SELECT COUNT(*) FROM device WHERE job_id = ? AND lease_until >= ?", (job_id, now)
+            ).fetchone()[0]
+            if held:
+                return None
             rows = db.execute(
                 "SELECT queue, device_id, kind, pid FROM device "
                 "WHERE job_id IS NULL OR lease_until < ? ORDER BY queue LIMIT ?",

@@ -1,7 +1,8 @@
 """The job process: one rank of one job, isolated from the worker (limits, determinism, process group).
 
-The worker forks it from a forkserver that has torch imported already, sends the job as JSON and
-reads one JSON reply from a pipe; the process exits after the job, so no state leaks between jobs.
+The worker's zygote (node/worker/zygote.py) forks it with torch imported already, inside the
+sandbox, and reads one JSON reply from a pipe; the process is killed after the job, so no state
+leaks between jobs.
 """
 
 import json
@@ -240,7 +241,7 @@ def load_tensors(ctx: RankContext, name: str) -> dict[str, torch.Tensor]:
 
 
 def _preload() -> None:
-    # Runs once in the forkserver: what every job would otherwise import again (~1 s on a CPU box);
+    # Runs once in the zygote: what every job would otherwise import again (~1 s on a CPU box);
     # torch._inductor.config is what use_deterministic_algorithms pulls in.
     import torch._inductor.config
     import torch.distributed

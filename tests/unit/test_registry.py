@@ -44,4 +44,12 @@ def test_deregistered_devices_are_gone(registry: DeviceRegistry) -> None:
 
 def test_a_job_id_holding_devices_cannot_take_more(registry: DeviceRegistry) -> None:
     registry.reserve("job-a", 2, lease_s=60)
-    assert registry.try_reserve("job-a", 2, lease_s=60) is None
+    # A device is still free, so only the rule itself can refuse this (a re-dispatch after a
+    # crash must wait for its old lease, whose ranks may still be running).
+    assert registry.try_reserve("job-a", 1, lease_s=60) is None
+    assert [d.queue for d in registry.reserve("job-b", 1, lease_s=60)] == ["q.dev2"]
+
+
+def test_a_job_id_whose_lease_expired_may_reserve_again(registry: DeviceRegistry) -> None:
+    registry.reserve("job-a", 2, lease_s=-1)
+    assert len(registry.reserve("job-a", 3, lease_s=60)) == 3
