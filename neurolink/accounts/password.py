@@ -24,7 +24,8 @@ def read_password(
             raise AccountError(f"cannot read password file {password_file}: {exc.strerror}") from exc
         # A trailing newline is what `echo pw > file` writes; it is not part of the password.
         password = text.splitlines()[0] if text else ""
-    elif (env := os.environ.get(PASSWORD_ENV)) is not None:
+    elif (env := os.environ.pop(PASSWORD_ENV, None)) is not None:
+        # Read once, then gone: no child process (a worker, a job) can inherit it.
         password = env
     elif prompt is not None:
         password = prompt("Keystore password", confirm)

@@ -76,14 +76,23 @@ class ContentStore(ABC):
         return b"".join(self.iter_bytes(cid, max_size=max_size))
 
     def get_file(
-        self, cid: str | ContentId, dest_path: str | os.PathLike[str], *, progress: Progress | None = None
+        self,
+        cid: str | ContentId,
+        dest_path: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        max_size: int | None = None,
     ) -> None:
-        """Write the content of `cid` to `dest_path`, which appears only once all of it is verified."""
+        """Write the content of `cid` to `dest_path`, which appears only once all of it is verified.
+
+        Streams block by block; past `max_size` (checked against the root block's declared size
+        before any other block is fetched) it raises ContentTooLargeError and writes nothing.
+        """
         dest = Path(dest_path)
         partial = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
         try:
             with open(partial, "wb") as out:
-                for piece in self.iter_bytes(cid):
+                for piece in self.iter_bytes(cid, max_size=max_size):
                     out.write(piece)
                     if progress is not None:
                         progress(len(piece))

@@ -50,8 +50,10 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
     from node.daemon.policy import Capacity, Policy
     from node.daemon.submitter import Submitter
     from node.daemon.watcher import Watcher
+    from node.worker.sandbox import require_for_chain
 
     chain = connect_chain(settings, config)
+    require_for_chain(settings, chain.w3.eth.chain_id)
     ledger = open_ledger(settings, config, chain, account.address)
     hardware = detect(settings, config)
     capacity = Capacity(

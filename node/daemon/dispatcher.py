@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from neurolink.errors import NeuroLinkError
@@ -121,7 +122,7 @@ class JobDispatcher:
         key = f"{self._key_prefix}-{job.job_id}"
         try:
             spec = self.load_spec(job)
-            inputs = {name: self.store.get_bytes(cid) for name, cid in spec.inputs.items()}
+            inputs = stage_inputs(self.store, spec, self._runner.jobs_dir / key / "inputs")
             runtime = float(spec.requirements.max_runtime_s)
             # Devices may still be held by a run a crashed daemon left behind: wait for them a while.
             result = self._runner.run(key, spec, inputs, timeout=runtime, wait_for_devices=min(runtime, 60.0))
@@ -133,3 +134,20 @@ class JobDispatcher:
             log.warning("job computation failed", extra={"job_id": job.job_id, "error": error})
             return Outcome(error=error, seconds=time.monotonic() - started)
         return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex(), seconds=time.monotonic() - started)
+
+
+def stage_inputs(store: "ContentStore", spec: "JobSpec", folder: Path) -> dict[str, Path]:
+    """Stream every input of `spec` into `folder`; one over the spec's limit is refused unread."""
+    from neurolink.content.errors import ContentTooLargeError
+    from node.worker.errors import InputTooLargeError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, Path] = {}
+    for name, cid in sorted(spec.inputs.items()):
+        path = folder / name
+        try:
+            store.get_file(cid, path, max_size=spec.limits.max_input_bytes)
+        except ContentTooLargeError as exc:
+            raise InputTooLargeError(f"input {name!r}: {exc}") from exc
+        staged[name] = path
+    return staged

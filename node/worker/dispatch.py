@@ -41,6 +41,9 @@ class JobResult:
     metrics: Mapping[str, Any]
     devices: tuple[str, ...]
     timings: Mapping[str, float]
+    # Every rank ran in the OS sandbox (False only where the node allows running without one).
+    sandboxed: bool = False
+    peak_rss_bytes: int = 0
 
     def read_bytes(self) -> bytes:
         return self.result_path.read_bytes()
@@ -188,6 +191,8 @@ class Dispatcher:
             metrics=head.get("metrics", {}),
             devices=tuple(r["device"] for r in replies),
             timings=timings,
+            sandboxed=all(bool(r.get("sandboxed")) for r in replies),
+            peak_rss_bytes=max(int(r.get("peak_rss_bytes", 0)) for r in replies),
         )
 
 

@@ -6,6 +6,7 @@ job, the worker takes the result from the attempt folder itself (a regular file 
 name, re-hashed here) and never trusts a path or hash the job reported.
 """
 
+import functools
 import hashlib
 import logging
 import os
@@ -141,7 +142,7 @@ class Zygote:
             hung = self.process.poll() is None
             self.stop()
             if hung:
-                return _failure(JobTimeoutError.code, "the job sandbox did not answer by the deadline; killed")
+                return _failure(JobTimeoutError.code, "the job sandbox did not answer in time; killed")
             return _failure(WorkerCrashedError.code, "the job sandbox died during the job")
         return reply
 
@@ -162,17 +163,12 @@ class Zygote:
                     entry.unlink(missing_ok=True)
 
 
-_zygote: Zygote | None = None
-
-
+@functools.cache
 def zygote() -> Zygote:
     """This worker process's zygote (created, not started)."""
-    global _zygote
-    if _zygote is None:
-        from node.worker.tasks import this_device
+    from node.worker.tasks import this_device
 
-        _zygote = Zygote(load_settings(), this_device())
-    return _zygote
+    return Zygote(load_settings(), this_device())
 
 
 def warm_up() -> None:

@@ -51,8 +51,15 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class WorkerPool:
     """One `celery worker -P solo` per device, each on its own queue `<prefix>.dev<i>`."""
 
-    def __init__(self, settings: Settings, slots: int | None = None, gpus: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        slots: int | None = None,
+        gpus: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
+        self.extra_env = dict(extra_env or {})
         self.gpus = gpu_count() if gpus is None else gpus
         self.slots = self.gpus or slots or settings.cpu_slots
         self.kind = "cuda" if self.gpus else "cpu"
@@ -68,7 +75,7 @@ class WorkerPool:
 
     def start(self, loglevel: str = "WARNING") -> list[Device]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        base_env = worker_env(self.settings)
+        base_env = {**worker_env(self.settings), **self.extra_env}
         if self.settings.sandbox != "off" and bwrap_path() is not None:
             # One loopback-only network for this pool's sandboxes: ranks of a job rendezvous there.
             self.net_holder = start_net_holder()

@@ -51,6 +51,8 @@ class RankContext:
     world_size: int
     device: torch.device
     inputs: dict[str, Path]
+    # Off only in tests that show the sandbox containing an archive the vetting would refuse.
+    vet_programs: bool = True
 
     def sync(self) -> None:
         if self.device.type == "cuda":
@@ -104,7 +106,14 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     hardware = _hardware(
         torch_device, spec.requirements.min_vram_mib, spec.limits.max_memory_bytes, device["threads"]
     )
-    ctx = RankContext(spec=spec, rank=rank, world_size=world, device=torch_device, inputs=inputs)
+    ctx = RankContext(
+        spec=spec,
+        rank=rank,
+        world_size=world,
+        device=torch_device,
+        inputs=inputs,
+        vet_programs=job.get("vet_programs", True),
+    )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if world > 1:

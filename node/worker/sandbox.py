@@ -17,6 +17,7 @@ the zygote and its jobs see:
 """
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -25,8 +26,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from node.worker.errors import SandboxUnavailableError
+
+if TYPE_CHECKING:
+    from neurolink.config import Settings
+
+log = logging.getLogger(__name__)
 
 BWRAP = "bwrap"
 NSENTER = "nsenter"
@@ -184,7 +191,7 @@ def probe(home: Path | None = None) -> SandboxStatus:
         command = zygote_command(
             home=home or Path(tmp) / "home", exchange=exchange, env={}, gpu=False, net_holder=None
         )
-        command = command[: command.index("--")] + ["--", "/usr/bin/true"]
+        command = [*command[: command.index("--")], "--", "/usr/bin/true"]
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         elapsed = (time.perf_counter() - started) * 1000
@@ -205,4 +212,25 @@ def probe(home: Path | None = None) -> SandboxStatus:
             "deadline and memory limit kill every process of the job",
         ],
         not_enforced=list(_NOT_ENFORCED),
+    )
+
+
+def require_for_chain(settings: "Settings", chain_id: int) -> SandboxStatus:
+    """The sandbox status; without a sandbox only devnet chain ids may take jobs (with a warning)."""
+    from neurolink.chain.deployments import DEVNET_CHAIN_IDS
+
+    if settings.sandbox == "off":
+        status = SandboxStatus(False, BWRAP, "", reason="sandbox = \"off\" in the config")
+    else:
+        status = probe(settings.home)
+    if status.active:
+        return status
+    if chain_id in DEVNET_CHAIN_IDS:
+        log.warning("devnet chain %s: job processes run WITHOUT a sandbox (%s)", chain_id, status.reason)
+        return status
+    raise SandboxUnavailableError(
+        f"refusing to take jobs on chain {chain_id} without a job sandbox: {status.reason}. "
+        "Install bubblewrap (apt-get install bubblewrap), allow unprivileged user namespaces "
+        "(sysctl kernel.unprivileged_userns_clone=1), set sandbox = \"auto\", then check with "
+        "`neurolink node selftest`."
     )

@@ -14,6 +14,8 @@ from node.worker.errors import JobTimeoutError
 ENV_DEVICE_KIND = "NEUROLINK_DEVICE_KIND"
 ENV_DEVICE_INDEX = "NEUROLINK_DEVICE_INDEX"
 ENV_DEVICE_THREADS = "NEUROLINK_DEVICE_THREADS"
+# Test-only: a worker started with this runs .pt2 archives unvetted, to show the sandbox alone holds.
+ENV_UNSAFE_NO_VETTING = "NEUROLINK_UNSAFE_NO_PT2_VETTING"
 
 
 def this_device() -> dict[str, Any]:
@@ -65,6 +67,7 @@ def run_rank(
         "deadline": deadline,
         "rendezvous": rendezvous,
         "device": device,
+        "vet_programs": os.environ.get(ENV_UNSAFE_NO_VETTING) != "1",
     }
     reply = run_isolated(job, left)
     timings = reply.setdefault("timings", {})

@@ -7,6 +7,7 @@ setsid still leaves only descendants of the zygote, and every one of them is kil
 ends: at its reply, its deadline or its memory limit.
 """
 
+import contextlib
 import ctypes
 import json
 import os
@@ -16,7 +17,7 @@ import struct
 import sys
 import time
 from multiprocessing.connection import Connection
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from node.worker.errors import JobTimeoutError, OutOfMemoryError, WorkerCrashedError
 
@@ -28,14 +29,14 @@ _WATCH_S = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def write_message(stream: BinaryIO, message: dict[str, Any]) -> None:
+def write_message(stream: IO[bytes], message: dict[str, Any]) -> None:
     """One length-prefixed JSON object."""
     body = json.dumps(message).encode()
     stream.write(_HEADER.pack(len(body)) + body)
     stream.flush()
 
 
-def read_message(stream: BinaryIO) -> dict[str, Any] | None:
+def read_message(stream: IO[bytes]) -> dict[str, Any] | None:
     """The next framed JSON object, None at end of stream."""
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
@@ -100,15 +101,11 @@ def kill_descendants() -> None:
         if not kids:
             break
         for pid in kids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         for pid in kids:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
 
 
 def _failure(code: str, message: str) -> dict[str, Any]:
@@ -149,7 +146,7 @@ def run_job(job: dict[str, Any], timeout_s: float, memory_limit: int, control_fd
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                reply = _failure(JobTimeoutError.code, f"job ran past its deadline ({timeout_s:.1f} s); killed")
+                reply = _failure(JobTimeoutError.code, f"job ran past its deadline ({timeout_s:.1f} s)")
                 break
             if receiver.poll(min(_WATCH_S, left)):
                 try:
@@ -179,10 +176,8 @@ def run_job(job: dict[str, Any], timeout_s: float, memory_limit: int, control_fd
 
 def _reap(pid: int) -> tuple[int | None, int]:
     """Kill the job process itself and return (its wait status, its peak resident bytes)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     try:
         _, status, usage = os.wait4(pid, 0)
     except ChildProcessError:

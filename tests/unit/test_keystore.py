@@ -1,5 +1,6 @@
 """Keystore v3 files: permissions, round trips, wrong passwords, password sources, the CLI group."""
 
+import os
 import json
 import stat
 from pathlib import Path
@@ -69,7 +70,8 @@ def test_password_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("NEUROLINK_PASSWORD", "from-env")
     assert read_password(pw_file) == "from-file"
     assert read_password(None) == "from-env"
-    monkeypatch.delenv("NEUROLINK_PASSWORD")
+    # Read once, then dropped from the environment, so no worker or job process inherits it.
+    assert "NEUROLINK_PASSWORD" not in os.environ
     assert read_password(None, prompt=lambda _text, _confirm: "typed") == "typed"
     with pytest.raises(PasswordUnavailableError, match="--password-file"):
         read_password(None)
