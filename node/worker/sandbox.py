@@ -220,7 +220,7 @@ def require_for_chain(settings: "Settings", chain_id: int) -> SandboxStatus:
     from neurolink.chain.deployments import DEVNET_CHAIN_IDS
 
     if settings.sandbox == "off":
-        status = SandboxStatus(False, BWRAP, "", reason="sandbox = \"off\" in the config")
+        status = SandboxStatus(False, BWRAP, "", reason='sandbox = "off" in the config')
     else:
         status = probe(settings.home)
     if status.active:
@@ -231,6 +231,6 @@ def require_for_chain(settings: "Settings", chain_id: int) -> SandboxStatus:
     raise SandboxUnavailableError(
         f"refusing to take jobs on chain {chain_id} without a job sandbox: {status.reason}. "
         "Install bubblewrap (apt-get install bubblewrap), allow unprivileged user namespaces "
-        "(sysctl kernel.unprivileged_userns_clone=1), set sandbox = \"auto\", then check with "
+        '(sysctl kernel.unprivileged_userns_clone=1), set sandbox = "auto", then check with '
         "`neurolink node selftest`."
     )

@@ -1,7 +1,7 @@
 """Keystore v3 files: permissions, round trips, wrong passwords, password sources, the CLI group."""
 
-import os
 import json
+import os
 import stat
 from pathlib import Path
 

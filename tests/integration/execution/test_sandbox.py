@@ -29,7 +29,7 @@ from neurolink.spec import JobSpec, Limits, Requirements
 from node.worker.dispatch import Dispatcher, JobResult
 from node.worker.errors import JobTimeoutError, UnsafeInputError, WorkloadError
 from node.worker.pool import WorkerPool
-from node.worker.samples import inference_job, program_bytes, tensors_bytes
+from node.worker.samples import inference_job, program_bytes
 from node.worker.tasks import ENV_UNSAFE_NO_VETTING
 
 SECRET = "0xSECRET-key-material"
@@ -70,7 +70,7 @@ def unvetted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnvettedNode]
     keystore.write_text(json.dumps({"crypto": SECRET}))
     password_file = home / "password.txt"
     password_file.write_text(SECRET)
-    (home / "config.toml").write_text('log_json = false\n')
+    (home / "config.toml").write_text("log_json = false\n")
     settings = load_settings(home=home, broker_url="sqlite", result_backend="sqlite", sandbox="required")
     # A node operator's shell as it often is: the password in the environment of the daemon.
     os.environ["NEUROLINK_PASSWORD"] = SECRET
@@ -139,8 +139,9 @@ try:
     r["marker"] = "written"
 except OSError as exc:
     r["marker"] = type(exc).__name__
-for key, path in (("keystore", {str(unvetted.keystore)!r}), ("password_file", {str(unvetted.password_file)!r}),
-                  ("config", {str(unvetted.settings.home / "config.toml")!r})):
+secrets = {{"keystore": {str(unvetted.keystore)!r}, "password_file": {str(unvetted.password_file)!r}}}
+secrets["config"] = {str(unvetted.settings.home / "config.toml")!r}
+for key, path in secrets.items():
     try:
         r[key] = open(path).read()
     except OSError as exc:
