@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FORGE := node_modules/.bin/forge
 FORGE_PROFILE ?= default
 
-.PHONY: demo test bootstrap build lint typecheck forge pytest clean ipfs slither brownie brownie-env
+.PHONY: demo test bootstrap sandbox-tool build lint typecheck forge pytest clean ipfs slither brownie brownie-env
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-bootstrap: $(BIN)/.installed node_modules/.installed
+# The job sandbox (bubblewrap) comes from the system's packages: installed when we are root,
+# else a warning (devnets run jobs unsandboxed; `node run` refuses public chains without it).
+sandbox-tool:
+	@command -v bwrap >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+		else echo "warning: bubblewrap missing; install it (sudo apt-get install bubblewrap) to sandbox jobs" >&2; fi; }
+
+bootstrap: $(BIN)/.installed node_modules/.installed sandbox-tool
 
 # js-ipfs, a real /api/v0 daemon for the content tests; its own npm project keeps the root `npm ci` fast.
 tools/ipfs/node_modules/.installed: tools/ipfs/package.json tools/ipfs/package-lock.json

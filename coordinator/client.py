@@ -205,23 +205,10 @@ class Client:
 
     def load_spec(self, path: Path, extra_inputs: Mapping[str, Path] | None = None) -> "JobSpec":
         """Read a spec file; inputs given as file paths (relative to the spec) are uploaded first."""
-        from neurolink.spec import JobSpec, SpecError
+        from neurolink.spec import JobSpec, read_spec_file
 
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise SpecError(f"cannot read job spec {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise SpecError(f"job spec {path} must be a JSON object")
-        inputs = dict(data.get("inputs") or {})
-        files = {name: path.parent / str(value) for name, value in inputs.items()}
-        files = {name: p for name, p in files.items() if p.is_file()}
-        files.update(extra_inputs or {})
-        for name, file in files.items():
-            if not file.is_file():
-                raise SpecError(f"input {name!r}: no file {file}")
-            inputs[name] = self.store.put_file(file)
-        data["inputs"] = inputs
+        data, files = read_spec_file(path, extra_inputs)
+        data["inputs"] = {**data.get("inputs", {}), **{n: self.store.put_file(f) for n, f in files.items()}}
         return JobSpec.from_json(json.dumps(data))
 
     def submit(self, spec: "JobSpec", options: SubmitOptions | None = None) -> SubmittedJob:

@@ -89,7 +89,13 @@ def selftest(
                 pool.start()
                 pool.wait_ready()
                 report = run_selftest(settings, devices=pool.slots)
+    box = report["sandbox"]
     lines = [f"{len(report['jobs'])} jobs on {report['devices']} devices"]
+    if box["active"] and box["jobs_sandboxed"]:
+        lines.append(f"sandbox: active ({box['version']}, start {box['start_ms']} ms)")
+    else:
+        lines.append(f"sandbox: NOT ACTIVE — {box['reason'] or 'jobs ran unsandboxed'}")
+    lines += [f"  not enforced: {item}" for item in box["not_enforced"]]
     for name, job in report["jobs"].items():
         lines.append(
             f"{name:10} {job['sha256'][:16]}  reproducible={job['reproducible']}  "

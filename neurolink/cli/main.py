@@ -34,8 +34,14 @@ def _root(
 
 def _register_groups() -> None:
     # Groups are entry points so `node` and `coordinator` plug in without the core importing them.
+    groups: dict[str, typer.Typer] = {}
     for ep in sorted(entry_points(group="neurolink.commands"), key=lambda e: e.name):
-        app.add_typer(ep.load(), name=ep.name)
+        groups[ep.name] = ep.load()
+        app.add_typer(groups[ep.name], name=ep.name)
+    for ep in sorted(entry_points(group="neurolink.subcommands"), key=lambda e: e.name):
+        group, _, command = ep.name.partition(".")
+        if group in groups:
+            groups[group].command(name=command)(ep.load())
 
 
 _register_groups()

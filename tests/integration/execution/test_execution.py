@@ -176,6 +176,10 @@ def test_selftest_reports_every_workload_reproducible(node: Node) -> None:
         assert job["reproducible"] and len(job["sha256"]) == 64
         assert job["metrics"]["hardware"]["kind"] == "cpu"
     assert len(report["jobs"]["train"]["devices"]) == SLOTS
+    # bubblewrap is part of the bootstrap: every job of the selftest ran in it.
+    sandbox = report["sandbox"]
+    assert sandbox["active"] and sandbox["jobs_sandboxed"] and sandbox["tool"] == "bwrap"
+    assert sandbox["not_enforced"], "the report must say what the sandbox cannot enforce"
 
 
 def test_more_devices_than_the_node_has_and_oversize_results_are_refused(node: Node) -> None:
