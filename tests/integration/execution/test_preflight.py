@@ -25,6 +25,7 @@ def _preflight(folder: Path, model: bytes, batch: bytes, *args: str) -> subproce
         capture_output=True,
         text=True,
         timeout=600,
+        check=False,
     )
 
 
