@@ -178,9 +178,9 @@ def warm_up() -> None:
         z.start()
 
 
-def run_isolated(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+def run_isolated(job: dict[str, Any], timeout_s: float, z: Zygote | None = None) -> dict[str, Any]:
     """Run one rank in a fresh sandboxed process; a structured reply whatever happens to it."""
-    z = zygote()
+    z = z or zygote()
     try:
         if z.process is None:
             z.start()

@@ -1,0 +1,140 @@
+"""What the job sandbox costs: zygote start, per-job start, and a trivial job end to end, with and without.
+
+    .venv/bin/python scripts/bench_sandbox.py [--jobs 30] [--starts 5]
+
+Everything in one run, interleaved so machine load hits both sides alike. Prints one JSON object
+and writes it, with the commit, date and machine, to docs/bench/sandbox.json.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from neurolink.config import Settings, load_settings
+from node.worker.dispatch import Dispatcher
+from node.worker.executor import Zygote, run_isolated
+from node.worker.pool import WorkerPool
+from node.worker.samples import benchmark_job
+from node.worker.sandbox import probe
+
+ROOT = Path(__file__).resolve().parent.parent
+MODES = ("auto", "off")  # sandboxed, unsandboxed
+TRIVIAL = benchmark_job(size=16, iterations=1)
+
+
+def stats_ms(samples: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in samples)
+    return {"median": round(statistics.median(ms), 3), "min": round(ms[0], 3), "max": round(ms[-1], 3)}
+
+
+def provenance() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.machine(),
+    )  # fmt: skip
+    import os
+
+    return {
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()},
+    }
+
+
+def settings_for(home: Path, mode: str) -> Settings:
+    return load_settings(
+        home=home, broker_url="sqlite", result_backend="sqlite", sandbox=mode,
+        queue_prefix=f"bench-{mode}-{uuid.uuid4().hex[:6]}",
+    )  # fmt: skip
+
+
+def rank_job() -> dict[str, Any]:
+    return {
+        "job_id": "bench", "rank": 0, "world_size": 1, "spec": TRIVIAL.spec.canonical_json().decode(),
+        "inputs": {}, "deadline": time.time() + 60, "rendezvous": None,
+        "device": {"id": "cpu:0", "kind": "cpu", "index": 0, "threads": 1},
+    }  # fmt: skip
+
+
+def zygote_figures(home: Path, starts: int, jobs: int) -> dict[str, Any]:
+    """Zygote start-up, and per-job start (request → reply of a trivial rank) in each mode."""
+    zygotes = {m: Zygote(settings_for(home / m, m), rank_job()["device"]) for m in MODES}
+    start_s: dict[str, list[float]] = {m: [] for m in MODES}
+    for _ in range(starts):
+        for mode, z in zygotes.items():
+            z.start()
+            start_s[mode].append(z.start_s)
+            z.stop()
+    job_s: dict[str, list[float]] = {m: [] for m in MODES}
+    for z in zygotes.values():
+        z.start()
+    for i in range(jobs):
+        for mode, z in zygotes.items():
+            job = {**rank_job(), "out_dir": str(home / mode / f"out-{i}")}
+            started = time.perf_counter()
+            reply = run_isolated(job, 60, z)
+            job_s[mode].append(time.perf_counter() - started)
+            assert reply["ok"] and reply["sandboxed"] == (mode == "auto"), reply
+    for z in zygotes.values():
+        z.stop()
+    added = statistics.median(job_s["auto"]) - statistics.median(job_s["off"])
+    return {
+        "zygote_start_ms": {m: stats_ms(start_s[m]) for m in MODES},
+        "job_start_ms": {m: stats_ms(job_s[m]) for m in MODES},
+        "sandbox_added_per_job_ms": round(added * 1000, 3),
+    }
+
+
+def end_to_end(home: Path, jobs: int) -> dict[str, Any]:
+    """A trivial job through Celery workers and the dispatcher, with and without the sandbox."""
+    pools = {m: WorkerPool(settings_for(home / f"e2e-{m}", m), slots=1) for m in MODES}
+    wall: dict[str, list[float]] = {m: [] for m in MODES}
+    try:
+        for pool in pools.values():
+            pool.start()
+            pool.wait_ready(timeout=300)
+        dispatchers = {m: Dispatcher(p.settings) for m, p in pools.items()}
+        for i in range(jobs):
+            for mode, dispatcher in dispatchers.items():
+                started = time.perf_counter()
+                result = dispatcher.run(f"bench-{mode}-{i}", TRIVIAL.spec, {})
+                wall[mode].append(time.perf_counter() - started)
+                assert result.sandboxed == (mode == "auto")
+    finally:
+        for pool in pools.values():
+            pool.stop()
+    return {
+        "trivial_job_ms": {m: stats_ms(wall[m]) for m in MODES},
+        "ratio_sandboxed_vs_not": round(statistics.median(wall["auto"]) / statistics.median(wall["off"]), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--jobs", type=int, default=30)
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "sandbox.json")
+    args = parser.parse_args()
+    report: dict[str, Any] = {**provenance(), "sandbox": probe().as_dict(), "jobs": args.jobs}
+    with tempfile.TemporaryDirectory(prefix="neurolink-bench-sandbox-") as tmp:
+        report["zygote"] = zygote_figures(Path(tmp), args.starts, args.jobs)
+        report["end_to_end"] = end_to_end(Path(tmp), args.jobs)
+    text = json.dumps(report, indent=2)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
