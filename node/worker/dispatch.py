@@ -21,6 +21,7 @@ from node.worker.errors import (
     MissingInputError,
 )
 from node.worker.registry import DeviceRegistry
+from node.worker.sandbox import bwrap_path, start_net_holder
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # Time allowed beyond the job's own deadline for the worker to report back.
@@ -130,6 +131,36 @@ class Dispatcher:
         world = len(queues)
         deadline = time.time() + budget
         rendezvous = f"tcp://127.0.0.1:{_free_port()}" if world > 1 else None
+        # The ranks of one job share a loopback-only network of their own, no other job's.
+        holder = start_net_holder() if world > 1 and self.settings.sandbox != "off" and bwrap_path() else None
+        try:
+            return self._send_ranks(
+                job_id=job_id,
+                spec=spec,
+                staged=staged,
+                job_dir=job_dir,
+                queues=queues,
+                deadline=deadline,
+                rendezvous=rendezvous,
+                net_holder=holder.pid if holder else None,
+            )
+        finally:
+            if holder is not None:
+                holder.stop()
+
+    def _send_ranks(
+        self,
+        *,
+        job_id: str,
+        spec: JobSpec,
+        staged: dict[str, str],
+        job_dir: Path,
+        queues: list[str],
+        deadline: float,
+        rendezvous: str | None,
+        net_holder: int | None,
+    ) -> JobResult:
+        world = len(queues)
         spec_json = spec.canonical_json().decode()
         sent = time.perf_counter()
         pending = [
@@ -144,6 +175,7 @@ class Dispatcher:
                     "out_dir": str(job_dir / "out"),
                     "deadline": deadline,
                     "rendezvous": rendezvous,
+                    "net_holder": net_holder,
                     "sent_at": time.time(),
                 },
                 queue=queue,

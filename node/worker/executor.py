@@ -61,9 +61,11 @@ def job_env(device: dict[str, Any]) -> dict[str, str]:
 class Zygote:
     """This worker's job-process factory: started once, restarted after it dies or hangs."""
 
-    def __init__(self, settings: Settings, device: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, device: dict[str, Any], net_holder: int | None = None) -> None:
         self.settings = settings
         self.device = device
+        # None: a private network; else the pid owning the network of one multi-rank job.
+        self.net_holder = net_holder
         self.exchange = settings.home / "sandbox" / str(device["id"]).replace(":", "")
         self.process: subprocess.Popen[bytes] | None = None
         self.sandboxed = False
@@ -76,13 +78,12 @@ class Zygote:
         env = job_env(self.device)
         mode = self.settings.sandbox
         if mode != "off" and sandbox.bwrap_path() is not None:
-            holder = os.environ.get(sandbox.ENV_NET_HOLDER)
             command = sandbox.zygote_command(
                 home=self.settings.home,
                 exchange=self.exchange,
                 env=env,
                 gpu=self.device["kind"] == "cuda",
-                net_holder=int(holder) if holder else None,
+                net_holder=self.net_holder,
             )
             self.sandboxed, child_env = True, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         elif mode == "required":
@@ -130,6 +131,10 @@ class Zygote:
             self.stop()
             self.start()
         assert self.process is not None and self.process.stdin is not None
+        # Starting a zygote takes seconds: the job keeps its absolute deadline, not its budget.
+        timeout_s = min(timeout_s, float(job["deadline"]) - time.time())
+        if timeout_s <= 0:
+            return _failure(JobTimeoutError.code, "the deadline passed before the job could start")
         spec = JobSpec.from_json(job["spec"])
         request = {"job": job, "timeout_s": timeout_s, "memory_limit": spec.limits.max_memory_bytes}
         try:
@@ -178,8 +183,20 @@ def warm_up() -> None:
         z.start()
 
 
-def run_isolated(job: dict[str, Any], timeout_s: float, z: Zygote | None = None) -> dict[str, Any]:
-    """Run one rank in a fresh sandboxed process; a structured reply whatever happens to it."""
+def run_isolated(
+    job: dict[str, Any], timeout_s: float, z: Zygote | None = None, net_holder: int | None = None
+) -> dict[str, Any]:
+    """Run one rank in a fresh sandboxed process; a structured reply whatever happens to it.
+
+    A rank of a multi-rank job (`net_holder` given) gets a zygote of its own inside that job's
+    network, started for this rank and stopped after it.
+    """
+    if net_holder is not None:
+        own = Zygote(zygote().settings, zygote().device, net_holder)
+        try:
+            return run_isolated(job, timeout_s, own)
+        finally:
+            own.stop()
     z = z or zygote()
     try:
         if z.process is None:

@@ -13,7 +13,6 @@ from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
 from node.worker.errors import DevicesUnavailableError
 from node.worker.registry import Device, DeviceRegistry
-from node.worker.sandbox import ENV_NET_HOLDER, NetHolder, bwrap_path, start_net_holder
 from node.worker.tasks import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
 
 
@@ -68,7 +67,6 @@ class WorkerPool:
         self.registry = DeviceRegistry(settings.home / "devices.sqlite")
         self.log_dir = settings.home / "logs"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.net_holder: NetHolder | None = None
 
     def queue(self, index: int) -> str:
         return f"{self.settings.queue_prefix}.dev{index}"
@@ -76,10 +74,6 @@ class WorkerPool:
     def start(self, loglevel: str = "WARNING") -> list[Device]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         base_env = {**worker_env(self.settings), **self.extra_env}
-        if self.settings.sandbox != "off" and bwrap_path() is not None:
-            # One loopback-only network for this pool's sandboxes: ranks of a job rendezvous there.
-            self.net_holder = start_net_holder()
-            base_env[ENV_NET_HOLDER] = str(self.net_holder.pid)
         devices = []
         for index in range(self.slots):
             queue = self.queue(index)
@@ -131,9 +125,6 @@ class WorkerPool:
         self.registry.deregister(list(self.processes))
         stop_processes(self.processes.values(), timeout)
         self.processes.clear()
-        if self.net_holder is not None:
-            self.net_holder.stop()
-            self.net_holder = None
 
     def __enter__(self) -> "WorkerPool":
         return self

@@ -5,9 +5,10 @@ job rank is forked from it, so the sandbox costs its start-up once per worker, n
 the zygote and its jobs see:
 
 - their own user, pid, ipc, uts and cgroup namespaces, as uid/gid 65534 inside;
-- a network namespace with only a loopback interface, shared by the zygotes of one worker pool
-  (a holder process owns it) so the ranks of a multi-device job can rendezvous, and nothing else:
-  no broker, RPC, IPFS API or internet;
+- a network namespace with only a loopback interface and nothing else: no broker, RPC, IPFS API
+  or internet. A worker's own zygote has a private one; the ranks of a multi-device job each get a
+  zygote of their own inside one network made for that job (a holder process the dispatcher
+  starts owns it), so they rendezvous there and no other job can reach them;
 - read-only: the system's /usr (and its /bin, /lib links), a few /etc files, the Python install
   and the project's packages; /tmp a small tmpfs; /proc of their own pid namespace; a minimal /dev
   (plus /dev/nvidia* on GPU workers);
@@ -40,15 +41,13 @@ NSENTER = "nsenter"
 # Inside the sandbox: the job's view of its exchange folder, and the unprivileged ids it runs as.
 JOB_ROOT = Path("/job")
 SANDBOX_UID = 65534
-# The pool's network holder, by pid: workers enter its (loopback-only) network namespace.
-ENV_NET_HOLDER = "NEUROLINK_SANDBOX_NET_PID"
 TMP_BYTES = 256 * 1024 * 1024
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "hosts")
 _MERGED_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # What the sandbox cannot enforce on this kind of host, reported by the selftest.
 _NOT_ENFORCED = [
     "GPU memory remanence and timing side channels (out of scope, docs/SECURITY.md)",
-    "ranks of different jobs on one host share the loopback-only job network",
+    "kernel and GPU driver vulnerabilities (namespaces share the kernel)",
 ]
 
 
@@ -146,7 +145,7 @@ def zygote_command(
 
 @dataclass
 class NetHolder:
-    """A process owning a loopback-only network namespace for one pool's zygotes; dies with us."""
+    """A process owning a loopback-only network namespace for the ranks of one job."""
 
     process: "subprocess.Popen[bytes]"
     pid: int
@@ -157,7 +156,7 @@ class NetHolder:
 
 
 def start_net_holder() -> NetHolder:
-    """Create the pool's job network: loopback up, no other interface."""
+    """Create one job's network: loopback up, no other interface."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailableError(f"{BWRAP} is not installed")

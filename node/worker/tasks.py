@@ -46,6 +46,7 @@ def run_rank(
     out_dir: str,
     deadline: float,
     rendezvous: str | None = None,
+    net_holder: int | None = None,
     sent_at: float | None = None,
 ) -> dict[str, Any]:
     """Run rank `rank` of job `job_id` on this worker's device until `deadline` (epoch seconds)."""
@@ -69,7 +70,7 @@ def run_rank(
         "device": device,
         "vet_programs": os.environ.get(ENV_UNSAFE_NO_VETTING) != "1",
     }
-    reply = run_isolated(job, left)
+    reply = run_isolated(job, left, net_holder=net_holder)
     timings = reply.setdefault("timings", {})
     if sent_at is not None:
         timings["queue_s"] = max(0.0, started - sent_at)

@@ -187,6 +187,8 @@ def _reap(pid: int) -> tuple[int | None, int]:
 
 def _crash(status: tuple[int | None, int]) -> dict[str, Any]:
     code = status[0]
+    if code is not None and os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGALRM:
+        return _failure(JobTimeoutError.code, "job process reached its deadline alarm")
     if code is not None and os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGKILL:
         # SIGKILL before any reply is what the kernel's OOM killer (or RLIMIT_AS) does.
         return _failure(OutOfMemoryError.code, "job process was killed (SIGKILL), likely out of memory")

@@ -167,6 +167,23 @@ r["home_listing"] = os.path.exists({str(unvetted.settings.home)!r})
     assert report["home_listing"] is False
 
 
+def _in_background(
+    node: UnvettedNode, script: str, runtime_s: int
+) -> tuple[threading.Thread, list[BaseException]]:
+    """Run the payload job in a thread; its error (every payload job fails) lands in the list."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _run(node, script, runtime_s=runtime_s)
+        except BaseException as exc:  # handed to the test through `errors`
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
 def _host_processes_with(needle: bytes) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -183,16 +200,7 @@ def test_a_child_that_outlives_the_deadline_is_killed(unvetted: UnvettedNode) ->
     needle = f"98{uuid.uuid4().int % 10_000}.5"
     script = f"import os, time\nos.system('sleep {needle} &')\ntime.sleep(120)\n"
     seen: list[int] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            _run(unvetted, script, runtime_s=4)
-        except BaseException as exc:  # the thread hands the error to the test
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
+    thread, errors = _in_background(unvetted, script, runtime_s=4)
     while thread.is_alive():
         seen += _host_processes_with(needle.encode())
         time.sleep(0.1)
@@ -259,3 +267,35 @@ print(json.dumps({{"outcome": outcome, "grew_kib": after - before}}))
     # Flat: the peak grew by far less than the input's size (the old path read it all into memory).
     assert result["grew_kib"] * 1024 < size // 8, result
     assert not any((tmp_path / "staged").iterdir())
+
+
+def test_another_jobs_listener_is_unreachable(unvetted: UnvettedNode) -> None:
+    """Two jobs on two devices at once: one listens on loopback, the other cannot connect to it."""
+    port = 20_000 + uuid.uuid4().int % 20_000
+    ready = f"LISTENING-{uuid.uuid4().hex}"
+    listener = f"""
+import socket, sys, time
+server = socket.socket()
+server.bind(("127.0.0.1", {port}))
+server.listen()
+print({ready!r}, file=sys.stderr, flush=True)
+time.sleep(20)
+"""
+    thread, _ = _in_background(unvetted, listener, runtime_s=8)
+    deadline = time.monotonic() + 60
+    logs = list((unvetted.settings.home / "logs").glob("*.log"))
+    while not any(ready in log.read_text(errors="replace") for log in logs):
+        assert time.monotonic() < deadline, "the listening job never started"
+        time.sleep(0.1)
+    script = f"""
+import json, socket
+r = {{}}
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+    r["connect"] = "connected"
+except OSError as exc:
+    r["connect"] = "refused: " + type(exc).__name__
+"""
+    report = _report(unvetted, script)
+    thread.join()
+    assert report["connect"].startswith("refused"), "a job reached another job's socket"
