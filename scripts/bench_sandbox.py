@@ -27,6 +27,7 @@ from node.worker.sandbox import probe
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("auto", "off")  # sandboxed, unsandboxed
 TRIVIAL = benchmark_job(size=16, iterations=1)
+TRIVIAL_2 = benchmark_job(size=16, iterations=1, devices=2)
 
 
 def stats_ms(samples: list[float]) -> dict[str, float]:
@@ -96,10 +97,11 @@ def zygote_figures(home: Path, starts: int, jobs: int) -> dict[str, Any]:
     }
 
 
-def end_to_end(home: Path, jobs: int) -> dict[str, Any]:
-    """A trivial job through Celery workers and the dispatcher, with and without the sandbox."""
-    pools = {m: WorkerPool(settings_for(home / f"e2e-{m}", m), slots=1) for m in MODES}
+def end_to_end(home: Path, jobs: int, two_rank_jobs: int) -> dict[str, Any]:
+    """Trivial 1- and 2-rank jobs through Celery workers and the dispatcher, with and without the sandbox."""
+    pools = {m: WorkerPool(settings_for(home / f"e2e-{m}", m), slots=2) for m in MODES}
     wall: dict[str, list[float]] = {m: [] for m in MODES}
+    wall2: dict[str, list[float]] = {m: [] for m in MODES}
     try:
         for pool in pools.values():
             pool.start()
@@ -111,12 +113,20 @@ def end_to_end(home: Path, jobs: int) -> dict[str, Any]:
                 result = dispatcher.run(f"bench-{mode}-{i}", TRIVIAL.spec, {})
                 wall[mode].append(time.perf_counter() - started)
                 assert result.sandboxed == (mode == "auto")
+        for i in range(two_rank_jobs):
+            for mode, dispatcher in dispatchers.items():
+                started = time.perf_counter()
+                result = dispatcher.run(f"bench2-{mode}-{i}", TRIVIAL_2.spec, {})
+                wall2[mode].append(time.perf_counter() - started)
+                assert result.sandboxed == (mode == "auto")
     finally:
         for pool in pools.values():
             pool.stop()
     return {
         "trivial_job_ms": {m: stats_ms(wall[m]) for m in MODES},
         "ratio_sandboxed_vs_not": round(statistics.median(wall["auto"]) / statistics.median(wall["off"]), 3),
+        "two_rank_jobs": two_rank_jobs,
+        "two_rank_trivial_job_ms": {m: stats_ms(wall2[m]) for m in MODES},
     }
 
 
@@ -124,12 +134,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--jobs", type=int, default=30)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--two-rank-jobs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "sandbox.json")
     args = parser.parse_args()
-    report: dict[str, Any] = {**provenance(), "sandbox": probe().as_dict(), "jobs": args.jobs}
+    report: dict[str, Any] = {
+        **provenance(), "sandbox": probe().as_dict(), "jobs": args.jobs, "starts": args.starts
+    }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="neurolink-bench-sandbox-") as tmp:
         report["zygote"] = zygote_figures(Path(tmp), args.starts, args.jobs)
-        report["end_to_end"] = end_to_end(Path(tmp), args.jobs)
+        report["end_to_end"] = end_to_end(Path(tmp), args.jobs, args.two_rank_jobs)
     text = json.dumps(report, indent=2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
