@@ -60,6 +60,7 @@ class UnvettedNode:
     dispatcher: Dispatcher
     keystore: Path
     password_file: Path
+    worker_pids: tuple[int, ...]
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +77,13 @@ def unvetted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnvettedNode]
     os.environ["NEUROLINK_PASSWORD"] = SECRET
     try:
         pool = WorkerPool(settings, slots=2, extra_env={ENV_UNSAFE_NO_VETTING: "1"})
-        pool.start()
+        devices = pool.start()
     finally:
         del os.environ["NEUROLINK_PASSWORD"]
     try:
         pool.wait_ready(timeout=120)
-        yield UnvettedNode(settings, Dispatcher(settings), keystore, password_file)
+        pids = tuple(d.pid for d in devices)
+        yield UnvettedNode(settings, Dispatcher(settings), keystore, password_file, pids)
     finally:
         pool.stop()
 
@@ -194,6 +196,13 @@ def _host_processes_with(needle: bytes) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_workers_start_without_the_password(unvetted: UnvettedNode) -> None:
+    for pid in unvetted.worker_pids:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert not [v for v in environ if v.startswith(b"NEUROLINK_PASSWORD=")]
+        assert SECRET.encode() not in b"\0".join(environ)
 
 
 def test_a_child_that_outlives_the_deadline_is_killed(unvetted: UnvettedNode) -> None:
