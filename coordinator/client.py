@@ -34,6 +34,39 @@ MARKET_LOOKBACK_JOBS = 256
 PERMIT_VALIDITY_S = 3_600
 # Beyond the declared runtime, the commit window leaves providers this long to fetch, upload and commit.
 COMMIT_MARGIN_S = 60
+# Stands in for a file input's CID while its spec is vetted before upload.
+UNSTORED_CID = "bafkreiunstoredinputunstoredinputunstoredinputunstoredin"
+
+
+def read_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """A spec file's JSON object and the local files its inputs name (relative to it, or --input)."""
+    from neurolink.spec import SpecError
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"cannot read job spec {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"job spec {path} must be a JSON object")
+    data["inputs"] = dict(data.get("inputs") or {})
+    files = {name: path.parent / str(value) for name, value in data["inputs"].items()}
+    files = {name: p for name, p in files.items() if p.is_file()}
+    files.update(extra_inputs or {})
+    for name, file in files.items():
+        if not file.is_file():
+            raise SpecError(f"input {name!r}: no file {file}")
+    return data, files
+
+
+def vet_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> None:
+    """Run a provider's static input checks on the spec's local files, before any upload or payment."""
+    from neurolink.spec import JobSpec
+    from neurolink.vetting import vet_job
+
+    data, files = read_spec(path, extra_inputs)
+    # Files have no CID until uploaded; vetting reads only the spec's roles and limits.
+    data["inputs"].update(dict.fromkeys(files, UNSTORED_CID))
+    vet_job(JobSpec.from_json(json.dumps(data)), files, partial=True)
 
 
 @dataclass(frozen=True)
@@ -205,23 +238,11 @@ class Client:
 
     def load_spec(self, path: Path, extra_inputs: Mapping[str, Path] | None = None) -> "JobSpec":
         """Read a spec file; inputs given as file paths (relative to the spec) are uploaded first."""
-        from neurolink.spec import JobSpec, SpecError
+        from neurolink.spec import JobSpec
 
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise SpecError(f"cannot read job spec {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise SpecError(f"job spec {path} must be a JSON object")
-        inputs = dict(data.get("inputs") or {})
-        files = {name: path.parent / str(value) for name, value in inputs.items()}
-        files = {name: p for name, p in files.items() if p.is_file()}
-        files.update(extra_inputs or {})
+        data, files = read_spec(path, extra_inputs)
         for name, file in files.items():
-            if not file.is_file():
-                raise SpecError(f"input {name!r}: no file {file}")
-            inputs[name] = self.store.put_file(file)
-        data["inputs"] = inputs
+            data["inputs"][name] = self.store.put_file(file)
         return JobSpec.from_json(json.dumps(data))
 
     def submit(self, spec: "JobSpec", options: SubmitOptions | None = None) -> SubmittedJob:
