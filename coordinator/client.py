@@ -38,7 +38,9 @@ COMMIT_MARGIN_S = 60
 UNSTORED_CID = "bafkreiunstoredinputunstoredinputunstoredinputunstoredin"
 
 
-def read_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+def read_spec(
+    path: Path, extra_inputs: Mapping[str, Path] | None = None
+) -> tuple[dict[str, Any], dict[str, Path]]:
     """A spec file's JSON object and the local files its inputs name (relative to it, or --input)."""
     from neurolink.spec import SpecError
 

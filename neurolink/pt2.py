@@ -58,13 +58,13 @@ _SYMBOL = re.compile(r"[su][0-9]+")
 _ATEN_DENIED = {"from_file", "save", "_print", "warn", "_test_warn_in_autograd"}
 _ATEN_TARGET = re.compile(rf"torch\.ops\.aten\.({_IDENT})\.({_IDENT})")
 # serialize.py `_SYM_OPS` (plus getitem): the non-ATen callables torch writes for symbolic ints.
+_SYM_OPERATORS = (
+    "eq ne le ge lt gt neg pos mul add sub floordiv mod pow truediv and_ or_ lshift rshift getitem"
+)
+_SYM_FUNCTIONS = "sym_not sym_int sym_float sym_ite sym_max sym_min sym_sqrt"
 _PY_TARGETS = {
-    *(
-        f"_operator.{op}"
-        for op in "eq ne le ge lt gt neg pos mul add sub floordiv mod pow truediv and_ or_ lshift "
-        "rshift getitem".split()
-    ),
-    *(f"torch.{op}" for op in "sym_not sym_int sym_float sym_ite sym_max sym_min sym_sqrt".split()),
+    *(f"_operator.{op}" for op in _SYM_OPERATORS.split()),
+    *(f"torch.{op}" for op in _SYM_FUNCTIONS.split()),
     "math.trunc",
 }
 _SCALAR_BYTES = {
@@ -322,7 +322,7 @@ def _union(options: dict[str, Check]) -> Check:
     def check(value: Any, at: str) -> None:
         if not isinstance(value, dict) or len(value) != 1:
             _fail(at, "expected an object with exactly one field")
-        (k, v), = value.items()
+        ((k, v),) = value.items()
         if k not in options:
             _fail(f"{at}.{str(k)[:80]}", f"not accepted here (one of {', '.join(sorted(options))})")
         options[k](v, f"{at}.{k}")
@@ -637,7 +637,11 @@ class _Graph:
                 "sym_int_values": _dict(sym_int),
                 "sym_bool_values": _dict(sym_bool),
             },
-            {"is_single_tensor_return": _bool, "custom_obj_values": _empty, "sym_float_values": _dict(sym_float)},
+            {
+                "is_single_tensor_return": _bool,
+                "custom_obj_values": _empty,
+                "sym_float_values": _dict(sym_float),
+            },
         )
         fqn = _str(_FQN)
         user_arg = _struct({"arg": argument})
@@ -687,9 +691,7 @@ class _Graph:
             {
                 "graph": graph,
                 "signature": _struct({"input_specs": _list(input_spec), "output_specs": _list(output_spec)}),
-                "module_call_graph": _list(
-                    _struct({"fqn": fqn}, {"signature": _optional(call_signature)})
-                ),
+                "module_call_graph": _list(_struct({"fqn": fqn}, {"signature": _optional(call_signature)})),
             },
             {"metadata": _struct({}, {"custom": _json_text}), "treespec_namedtuple_fields": _empty},
         )

@@ -110,7 +110,9 @@ def check_safetensors(path: Path, field: str = "") -> None:
 def _check_layout(header: dict[str, Any], data_len: int, field: str) -> None:
     metadata = header.pop("__metadata__", {})
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise MalformedTensorsError("__metadata__ must map strings to strings", field=f"{field}: __metadata__")
+        raise MalformedTensorsError(
+            "__metadata__ must map strings to strings", field=f"{field}: __metadata__"
+        )
     spans: list[tuple[int, int, str]] = []
     for key, entry in header.items():
         at = f"{field}: {key}"

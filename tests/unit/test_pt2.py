@@ -74,7 +74,9 @@ def test_pickled_sample_inputs_run_code_in_torch_but_are_refused_here(clean: byt
     )
     assert marker.exists(), "the payload should run under an unvetted torch.export.load"
     marker.unlink()
-    with pytest.raises(UnsafeProgramError, match="sample_inputs/model.pt: program carries pickled sample inputs"):
+    with pytest.raises(
+        UnsafeProgramError, match=r"sample_inputs/model\.pt: program carries pickled sample inputs"
+    ):
         check_archive(evil, LIMIT)
     assert not marker.exists()
 
@@ -105,6 +107,9 @@ def test_pickled_weight_is_refused(clean: bytes, tmp_path: Path) -> None:
         ({"data/weights/weight_99": b"\x00" * 4}, "not listed in its config"),
         ({"data/aotinductor/model/model.so": b"\x7fELF"}, "not allowed"),
         ({"extra/notes.txt": b"x"}, "not allowed"),
+        ({"data/weights/model.pt": b"\x80\x04."}, "not allowed"),  # legacy pickled state dict
+        ({"data/constants/model.pt": b"\x80\x04."}, "not allowed"),
+        ({"data/constants/opaque_obj_0": b"\x80\x04."}, "not allowed"),
         ({"models/other.json": b"{}"}, "not allowed"),
     ],
 )
@@ -117,7 +122,9 @@ def test_non_aten_call_target_is_refused(clean: bytes) -> None:
     program = json.loads(_members(clean)["models/model.json"])
     program["graph_module"]["graph"]["nodes"][0]["target"] = "builtins.exec"
     evil = _rewrite(clean, {"models/model.json": json.dumps(program).encode()})
-    with pytest.raises(UnsafeProgramError, match=r"nodes\[0\]\.target: program calls 'builtins\.exec', not an ATen"):
+    with pytest.raises(
+        UnsafeProgramError, match=r"nodes\[0\]\.target: program calls 'builtins\.exec', not an ATen"
+    ):
         check_archive(evil, LIMIT)
 
 
@@ -247,7 +254,8 @@ def _set(path: str, value: object) -> Callable[[dict[str, Any]], None]:
 
 def _enum_key_spec(program: dict[str, Any]) -> None:
     enum = {"__enum__": True, "fqn": "os:environ", "name": "NEUROLINK_PASSWORD"}
-    node = {"type": "builtins.dict", "context": json.dumps([enum]), "children_spec": [{"type": None, "context": None, "children_spec": []}]}  # fmt: skip
+    leaf = {"type": None, "context": None, "children_spec": []}
+    node = {"type": "builtins.dict", "context": json.dumps([enum]), "children_spec": [leaf]}
     program["graph_module"]["module_call_graph"][0]["signature"]["in_spec"] = json.dumps([1, node])
 
 
@@ -358,7 +366,9 @@ def transformer() -> tuple[Any, bytes]:
             super().__init__()
             self.norm = torch.nn.LayerNorm(d)
             self.attn = torch.nn.MultiheadAttention(d, 2, batch_first=True)
-            self.ff = torch.nn.Sequential(torch.nn.Linear(d, 2 * d), torch.nn.GELU(), torch.nn.Linear(2 * d, d))
+            self.ff = torch.nn.Sequential(
+                torch.nn.Linear(d, 2 * d), torch.nn.GELU(), torch.nn.Linear(2 * d, d)
+            )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             h = self.norm(x)
@@ -383,7 +393,9 @@ def transformer() -> tuple[Any, bytes]:
     return model, buffer.getvalue()
 
 
-def test_realistic_transformer_with_dynamic_batch_is_accepted_and_loads(transformer: tuple[Any, bytes]) -> None:
+def test_realistic_transformer_with_dynamic_batch_is_accepted_and_loads(
+    transformer: tuple[Any, bytes],
+) -> None:
     import torch
 
     model, data = transformer

@@ -102,29 +102,31 @@ F32 = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
 @pytest.mark.parametrize(
     ("content", "field", "message"),
     [
-        (b"\x01\x02", r"inputs\.data", "shorter than a safetensors header"),
-        (struct.pack("<Q", 1 << 40) + b"{}", r"inputs\.data: header", "runs past the file"),
-        (struct.pack("<Q", 4) + b"nope", r"inputs\.data: header", "not JSON"),
-        (_safetensors({"x": {**F32, "dtype": "OBJ"}}, bytes(16)), r"inputs\.data: x\.dtype", "unknown dtype 'OBJ'"),
-        (_safetensors({"x": {**F32, "shape": [2, -2]}}, bytes(16)), r"inputs\.data: x\.shape", "non-negative"),
-        (_safetensors({"x": {**F32, "shape": [3, 2]}}, bytes(16)), r"inputs\.data: x\.data_offsets", "needs 24 bytes"),
-        (_safetensors({"x": {**F32, "data_offsets": [0, 32]}}, bytes(16)), r"inputs\.data: x\.data_offsets", "outside"),
+        (b"\x01\x02", "", "shorter than a safetensors header"),
+        (struct.pack("<Q", 1 << 40) + b"{}", r": header", "runs past the file"),
+        (struct.pack("<Q", 4) + b"nope", r": header", "not JSON"),
+        (_safetensors({"x": {**F32, "dtype": "OBJ"}}, bytes(16)), r": x\.dtype", "unknown dtype 'OBJ'"),
+        (_safetensors({"x": {**F32, "shape": [2, -2]}}, bytes(16)), r": x\.shape", "non-negative"),
+        (_safetensors({"x": {**F32, "shape": [3, 2]}}, bytes(16)), r": x\.data_offsets", "needs 24 bytes"),
+        (_safetensors({"x": {**F32, "data_offsets": [0, 32]}}, bytes(16)), r": x\.data_offsets", "outside"),
         (
             _safetensors({"x": F32, "y": {**F32, "data_offsets": [8, 24]}}, bytes(24)),
-            r"inputs\.data: y\.data_offsets",
+            r": y\.data_offsets",
             "overlaps the previous tensor",
         ),
-        (_safetensors({"x": {**F32, "data_offsets": [4, 20]}}, bytes(20)), r"inputs\.data: x\.data_offsets", "gap"),
-        (_safetensors({"x": F32}, bytes(20)), r"inputs\.data: data", "cover 16 of 20"),
-        (_safetensors({"x": {**F32, "extra": 1}}, bytes(16)), r"inputs\.data: x", "must be"),
-        (_safetensors({"__metadata__": {"a": 1}, "x": F32}, bytes(16)), r"inputs\.data: __metadata__", "strings"),
+        (_safetensors({"x": {**F32, "data_offsets": [4, 20]}}, bytes(20)), r": x\.data_offsets", "gap"),
+        (_safetensors({"x": F32}, bytes(20)), r": data", "cover 16 of 20"),
+        (_safetensors({"x": {**F32, "extra": 1}}, bytes(16)), r": x", "must be"),
+        (_safetensors({"__metadata__": {"a": 1}, "x": F32}, bytes(16)), r": __metadata__", "strings"),
     ],
 )
 def test_malformed_safetensors_are_refused_from_the_header(
     job: dict[str, Path], content: bytes, field: str, message: str
 ) -> None:
     job["data"].write_bytes(content)
-    with pytest.raises(MalformedTensorsError, match=rf"^MalformedTensorsError at {field}.*{message}"):
+    with pytest.raises(
+        MalformedTensorsError, match=rf"^MalformedTensorsError at inputs\.data{field}.*{message}"
+    ):
         vet_job(_spec(), job)
 
 
@@ -164,7 +166,9 @@ def test_submit_refuses_an_evil_program_before_connecting(job: dict[str, Path], 
     assert "expr_str: symbolic expression" in proc.stderr
 
 
-def test_submit_refuses_bad_safetensors_and_no_vet_skips_the_check(job: dict[str, Path], tmp_path: Path) -> None:
+def test_submit_refuses_bad_safetensors_and_no_vet_skips_the_check(
+    job: dict[str, Path], tmp_path: Path
+) -> None:
     job["data"].write_bytes(_safetensors({"x": {**F32, "data_offsets": [0, 32]}}, bytes(16)))
     files = ["--input", f"model={job['model']}", "--input", f"data={job['data']}"]
     proc = _submit(tmp_path, *files)
