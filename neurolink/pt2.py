@@ -79,10 +79,13 @@ _SOURCE_FN = re.compile(rf"{_IDENT},{_IDENT}(\.[A-Za-z_<>][A-Za-z0-9_<>]*)*")
 
 # Symbolic expressions: torch 2.13 writes sympy's srepr ("Mul(Integer(2), Symbol('s0', positive=True,
 # integer=True))"); infix integer arithmetic is accepted too. Anything else never reaches sympify.
-_EXPR_TOKEN = re.compile(r"[ ]*(?:([0-9]+)|('[A-Za-z0-9_]+')|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*%(),=]))")
+# No powers and no literal past 19 digits: an accepted expression cannot make sympy build huge numbers.
+_EXPR_TOKEN = re.compile(
+    r"[ ]*(?:([0-9]{1,19})(?![0-9])|('[A-Za-z0-9_]+')|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*%(),=]))"
+)
 _EXPR_FUNCTIONS = {
-    "Add", "Mul", "Pow", "Max", "Min", "FloorDiv", "Mod", "PythonMod", "CeilDiv", "CleanDiv",
-    "ModularIndexing", "PowByNatural", "Equality", "Unequality", "LessThan", "StrictLessThan",
+    "Add", "Mul", "Max", "Min", "FloorDiv", "Mod", "PythonMod", "CeilDiv", "CleanDiv",
+    "ModularIndexing", "Equality", "Unequality", "LessThan", "StrictLessThan",
     "GreaterThan", "StrictGreaterThan", "And", "Or", "Not",
 }  # fmt: skip
 _SYMBOL_ASSUMPTIONS = {"positive", "integer", "nonnegative", "real", "finite", "nonzero"}
@@ -525,6 +528,16 @@ class _Graph:
             _fail(at, "expected a symbolic expression string")
         _ExprParser(value, self.symbols, at).parse()
 
+    def range_constraints(self, value: Any, at: str) -> None:
+        """Keys are symbols or (derived dimensions) expressions over them: looked up, never evaluated."""
+        bounds = _struct({"min_val": _optional(_int), "max_val": _optional(_int)})
+        if not isinstance(value, dict):
+            _fail(at, "expected an object")
+        for key, entry in value.items():
+            if not _SYMBOL.fullmatch(key):
+                self.expr(key, f"{at}[{key[:80]!r}]")
+            bounds(entry, f"{at}[{key[:80]!r}]")
+
     def check(self, program: dict[str, Any]) -> None:
         ranges = program.get("range_constraints")
         if isinstance(ranges, dict):
@@ -708,9 +721,7 @@ class _Graph:
             {
                 "graph_module": graph_module,
                 "opset_version": _dict(_int),
-                "range_constraints": _dict(
-                    _struct({"min_val": _optional(_int), "max_val": _optional(_int)}), key=_SYMBOL
-                ),
+                "range_constraints": self.range_constraints,
                 "schema_version": _struct({"major": schema_major, "minor": _int}),
             },
             {
