@@ -6,9 +6,9 @@ What torch 2.13's loader (`torch.export.load` → `pt2_archive._package.load_pt2
 - pickles and native code: `use_pickle` weights and constants (`torch.load(weights_only=False)`),
   custom and opaque objects (`torch._C._pickle_load_obj`, `pickle.loads`), legacy `data/*/model.pt`
   state dicts and the sample inputs (`torch.load` with a `weights_only=False` fallback), AOTInductor
-  libraries under `data/aotinductor/`. Members are accepted by name, so none of these can appear. Refused: only raw tensor payloads and an empty sample-inputs member.
-  Raw payloads are never unpickled (they become `torch.frombuffer`-style storages), so their bytes
-  are not inspected, only their sizes.
+  libraries under `data/aotinductor/`. Members are accepted by name: only raw tensor payloads, the
+  JSON configs and an empty sample-inputs member. Raw payloads are never unpickled (torch maps
+  them as storages), so their bytes are not inspected, only their sizes.
 - `sympy.sympify` (an `eval`) on every `expr_str` of a symbolic size, stride, offset, int, float or
   bool. Each must parse under a small grammar: integer arithmetic and the sympy/torch function
   names torch writes, over symbols declared in `range_constraints`.
