@@ -191,10 +191,11 @@ def submit(
     window: int = typer.Option(None, min=1, help="Seconds for each of claim, commit, reveal."),
     quorum: int = typer.Option(0, min=0, help="Matching results needed (0: a strict majority)."),
     approve: bool = typer.Option(False, "--approve", help="approve + createJob instead of a permit."),
+    vet: bool = typer.Option(True, "--vet/--no-vet", help="Refuse inputs a provider would refuse (exit 3)."),
     args: ChainArgs,
 ) -> None:
     """Upload SPEC's inputs and the spec, escrow the payment and create the job; prints its id."""
-    from coordinator.client import SubmitOptions
+    from coordinator.client import SubmitOptions, vet_spec
 
     # Arguments first: a typo is reported before any connection, password prompt or upload.
     files = _inputs(inputs)
@@ -205,6 +206,8 @@ def submit(
         quorum=quorum,
         permit=False if approve else None,
     )
+    if vet:
+        vet_spec(spec, files)
     client = args.client(needs_account=True)
     job_spec = client.load_spec(spec, files)
     job = client.submit(job_spec, options)

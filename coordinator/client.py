@@ -34,6 +34,19 @@ MARKET_LOOKBACK_JOBS = 256
 PERMIT_VALIDITY_S = 3_600
 # Beyond the declared runtime, the commit window leaves providers this long to fetch, upload and commit.
 COMMIT_MARGIN_S = 60
+# Stands in for a file input's CID while its spec is vetted before upload.
+UNSTORED_CID = "bafkreiunstoredinputunstoredinputunstoredinputunstoredin"
+
+
+def vet_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> None:
+    """Run a provider's static input checks on the spec's local files, before any upload or payment."""
+    from neurolink.spec import JobSpec, read_spec_file
+    from neurolink.vetting import vet_job
+
+    data, files = read_spec_file(path, extra_inputs)
+    # Files have no CID until uploaded; vetting reads only the spec's roles and limits.
+    data["inputs"].update(dict.fromkeys(files, UNSTORED_CID))
+    vet_job(JobSpec.from_json(json.dumps(data)), files, partial=True)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,26 @@ class CompilerError(NeuroLinkError):
     exit_code = ExitCode.INVALID_INPUT
 
 
+class VettingError(NeuroLinkError):
+    """A job input fails the static checks a provider runs before executing it.
+
+    `code` matches the worker's error code for the same refusal; `field` says where: the input's
+    name, then (inside a .pt2 archive) the member and the JSON path of the offending value.
+    """
+
+    code = "InvalidJob"
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, detail: str, *, field: str = "") -> None:
+        self.detail = detail
+        self.field = field
+        super().__init__(detail)
+
+    def __str__(self) -> str:
+        where = f" at {self.field}" if self.field else ""
+        return f"{type(self).__name__}{where}: {self.detail}"
+
+
 class DevnetError(NeuroLinkError):
     """The local devnet (anvil) could not be started, reached or stopped."""
 

@@ -214,6 +214,7 @@ def read_spec_file(
     inputs = data.get("inputs") or {}
     if not isinstance(inputs, dict):
         raise SpecError("job spec field inputs: must be an object of name → file or CID")
+    data["inputs"] = dict(inputs)
     files = {str(name): path.parent / str(value) for name, value in inputs.items()}
     files = {name: p for name, p in files.items() if p.is_file()}
     files.update(extra_inputs or {})

@@ -41,10 +41,12 @@ def run_preflight(spec_path: Path, runs: int) -> dict[str, Any]:
     from neurolink.config import load_settings
     from neurolink.content import cid_to_digest
     from neurolink.content.local import LocalStore
+    from neurolink.errors import VettingError
     from neurolink.spec import JobSpec, read_spec_file
+    from neurolink.vetting import vet_job
     from node.daemon.dispatcher import stage_inputs
     from node.worker.dispatch import Dispatcher
-    from node.worker.errors import ExecutionError
+    from node.worker.errors import ERRORS_BY_CODE, ExecutionError
     from node.worker.pool import WorkerPool
 
     data, files = read_spec_file(spec_path)
@@ -53,6 +55,11 @@ def run_preflight(spec_path: Path, runs: int) -> dict[str, Any]:
         store = LocalStore(settings.content_dir)
         data["inputs"] = {**data.get("inputs", {}), **{n: store.put_file(f) for n, f in files.items()}}
         spec = JobSpec.from_json(json.dumps(data))
+        try:
+            # The static checks first: a refusal needs no worker.
+            vet_job(spec, files, partial=True)
+        except VettingError as exc:
+            raise PreflightError(ERRORS_BY_CODE[exc.code].__name__, str(exc), exc.exit_code) from exc
         missing = sorted(n for n, cid in spec.inputs.items() if not store.has(cid))
         if missing:
             raise PreflightError(

@@ -20,11 +20,11 @@ from typing import Any
 
 import torch
 
+from neurolink.errors import VettingError
 from neurolink.spec import JobSpec
 from node.worker.errors import (
     DevicesUnavailableError,
     ExecutionError,
-    InputTooLargeError,
     InvalidJobError,
     MissingInputError,
     OutOfMemoryError,
@@ -51,8 +51,6 @@ class RankContext:
     world_size: int
     device: torch.device
     inputs: dict[str, Path]
-    # Off only in tests that show the sandbox containing an archive the vetting would refuse.
-    vet_programs: bool = True
 
     def sync(self) -> None:
         if self.device.type == "cuda":
@@ -65,7 +63,7 @@ def child_main(conn: Connection, job_json: str) -> None:
     job = json.loads(job_json)
     try:
         reply: dict[str, Any] = {"ok": True, **_run(job)}
-    except ExecutionError as exc:
+    except (ExecutionError, VettingError) as exc:
         reply = _failure(exc.code, str(exc))
     except MemoryError as exc:
         reply = _failure(OutOfMemoryError.code, f"out of memory: {exc}")
@@ -100,7 +98,8 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         # on a GPU the device-memory share is capped in _hardware.
         _limit_memory(spec.limits.max_memory_bytes)
     _make_deterministic(spec.seed, device["threads"])
-    inputs = _check_inputs(spec, job["inputs"])
+    # Off only for workers of the tests that show the sandbox containing what vetting refuses.
+    inputs = _check_inputs(spec, job["inputs"], job.get("vet_programs", True))
     rank, world = job["rank"], job["world_size"]
     torch_device = torch.device("cuda", 0) if device["kind"] == "cuda" else torch.device("cpu")
     hardware = _hardware(
@@ -112,7 +111,6 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         world_size=world,
         device=torch_device,
         inputs=inputs,
-        vet_programs=job.get("vet_programs", True),
     )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -201,20 +199,17 @@ def _make_deterministic(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
 
 
-def _check_inputs(spec: JobSpec, staged: dict[str, str]) -> dict[str, Path]:
+def _check_inputs(spec: JobSpec, staged: dict[str, str], vet: bool) -> dict[str, Path]:
+    """The staged inputs, after exactly the static vetting `neurolink job submit` runs for requesters."""
+    from neurolink.vetting import vet_job
+
     paths: dict[str, Path] = {}
     for name in spec.inputs:
         if name not in staged:
             raise MissingInputError(f"input {name!r} was not staged")
-        path = Path(staged[name])
-        if not path.is_file():
-            raise MissingInputError(f"input {name!r}: {path} does not exist")
-        size = path.stat().st_size
-        if size > spec.limits.max_input_bytes:
-            raise InputTooLargeError(
-                f"input {name!r} is {size} bytes, over the limit of {spec.limits.max_input_bytes}"
-            )
-        paths[name] = path
+        paths[name] = Path(staged[name])
+    if vet:
+        vet_job(spec, paths)
     return paths
 
 

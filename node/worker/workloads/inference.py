@@ -4,21 +4,15 @@ import io
 
 import torch
 
-from neurolink.pt2 import UnsafeProgramError, check_archive
 from neurolink.spec import InferenceWorkload
 from node.worker.canonical import SAFETENSORS, tensors_bytes
-from node.worker.errors import InvalidJobError, UnsafeInputError
+from node.worker.errors import InvalidJobError
 from node.worker.runner import Outcome, RankContext, load_tensors
 from node.worker.workloads.collective import all_gather_rows, shard_bounds
 
 
-def load_program(data: bytes, max_bytes: int, vet: bool = True) -> tuple[torch.fx.GraphModule, list[str]]:
-    """Vet the archive, then load it: the module and its input names. Archive guard code never runs."""
-    try:
-        if vet:
-            check_archive(data, max_uncompressed=max_bytes)
-    except UnsafeProgramError as exc:
-        raise UnsafeInputError(str(exc)) from exc
+def load_program(data: bytes) -> tuple[torch.fx.GraphModule, list[str]]:
+    """Load an archive the runner vetted: the module and its input names. Guard code never runs."""
     program = torch.export.load(io.BytesIO(data))
     module: torch.fx.GraphModule = program.module(check_guards=False)
     return module, [str(name) for name in program.graph_signature.user_inputs]
@@ -26,7 +20,7 @@ def load_program(data: bytes, max_bytes: int, vet: bool = True) -> tuple[torch.f
 
 def run_inference(ctx: RankContext, w: InferenceWorkload) -> Outcome:
     data = ctx.inputs[w.program].read_bytes()
-    module, names = load_program(data, ctx.spec.limits.max_input_bytes, ctx.vet_programs)
+    module, names = load_program(data)
     module = module.to(ctx.device)
     tensors = load_tensors(ctx, w.inputs)
     if sorted(tensors) != sorted(names):
