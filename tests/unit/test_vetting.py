@@ -12,7 +12,7 @@ from neurolink.errors import VettingError
 from neurolink.pt2 import UnsafeProgramError
 from neurolink.spec import InferenceWorkload, JobSpec, Limits
 from neurolink.vetting import InputTooLargeError, MalformedTensorsError, MissingInputError, vet_job
-from node.worker.samples import PROGRAM_CID, TENSORS_CID, program_bytes, tensors_bytes
+from node.worker.samples import PROGRAM_CID, TENSORS_CID, code_running_program, program_bytes, tensors_bytes
 
 MiB = 1 << 20
 
@@ -30,22 +30,6 @@ def _safetensors(header: dict[str, object], data: bytes) -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data
 
 
-def _evil_program() -> bytes:
-    """The sample program with a shell command as the symbolic batch size."""
-    import io
-    import zipfile
-
-    src = zipfile.ZipFile(io.BytesIO(program_bytes()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            content = src.read(info)
-            if info.filename.endswith("models/model.json"):
-                content = content.replace(b"Symbol(", b"__import__('os').system('true') + Symbol(", 1)
-            dst.writestr(info.filename, content)
-    return out.getvalue()
-
-
 @pytest.fixture
 def job(tmp_path: Path) -> dict[str, Path]:
     (tmp_path / "model.pt2").write_bytes(program_bytes())
@@ -58,7 +42,7 @@ def test_a_clean_inference_job_passes(job: dict[str, Path]) -> None:
 
 
 def test_an_evil_program_is_refused_naming_the_input_and_the_json_path(job: dict[str, Path]) -> None:
-    job["model"].write_bytes(_evil_program())
+    job["model"].write_bytes(code_running_program("__import__('os').system('true')"))
     with pytest.raises(UnsafeProgramError) as caught:
         vet_job(_spec(), job)
     assert caught.value.code == "UnsafeInput"
@@ -159,7 +143,7 @@ def _submit(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_submit_refuses_an_evil_program_before_connecting(job: dict[str, Path], tmp_path: Path) -> None:
-    job["model"].write_bytes(_evil_program())
+    job["model"].write_bytes(code_running_program("__import__('os').system('true')"))
     proc = _submit(tmp_path, "--input", f"model={job['model']}", "--input", f"data={job['data']}")
     assert proc.returncode == 3, proc.stderr
     assert "UnsafeProgramError at inputs.model: models/model.json: $.graph_module.graph." in proc.stderr

@@ -136,7 +136,7 @@ def test_missing_and_oversize_inputs_are_refused_before_dispatch(node: Node, tmp
 
 def test_bad_input_content_is_a_job_error_from_the_worker(node: Node) -> None:
     job = train_job()
-    with pytest.raises(InvalidJobError, match="MalformedTensorsError at inputs.data: header"):
+    with pytest.raises(InvalidJobError, match=r"MalformedTensorsError at inputs\.data: header"):
         _run(node, SampleJob("junk", job.spec, {"data": b"\x00" * 64}))
     with pytest.raises(InvalidJobError, match="exactly tensors 'x' and 'y'"):
         _run(node, SampleJob("keys", job.spec, {"data": tensors_bytes(name="z")}))

@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_sandbox import evil_program
 
 from neurolink.content import cid_to_digest
-from node.worker.samples import program_bytes, tensors_bytes
+from node.worker.samples import code_running_program, program_bytes, tensors_bytes
 
 CLI = str(Path(sys.executable).with_name("neurolink"))
 SPEC = {"workload": {"kind": "inference", "program": "model", "inputs": "batch", "batch_size": 16}}
@@ -41,7 +40,7 @@ def test_a_good_spec_reports_its_cid_digest_and_reproducibility(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("model", "batch", "error_class", "needle"),
     [
-        (evil_program("import os"), tensors_bytes(8), "UnsafeInputError", "expr_str"),
+        (code_running_program("import os"), tensors_bytes(8), "UnsafeInputError", "expr_str"),
         (program_bytes(), b"\x00" * 7, "InvalidJobError", "batch"),
     ],
     ids=["code-in-archive", "not-safetensors"],

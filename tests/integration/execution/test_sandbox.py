@@ -1,13 +1,11 @@
 """The sandbox alone contains a job that runs code: real workers, vetting off, attacks from inside.
 
-The archive below is the real attack: torch 2.13's deserializer hands `expr_str` to sympy, which
+`code_running_program` is the real attack: torch 2.13's deserializer hands `expr_str` to sympy, which
 evaluates it, so loading the archive runs the payload as the job process. The workers of this
 module run with the test-only switch that skips .pt2 vetting, so only the sandbox stands between
 the payload and the node.
 """
 
-import base64
-import io
 import json
 import os
 import subprocess
@@ -15,7 +13,6 @@ import sys
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,29 +26,11 @@ from neurolink.spec import JobSpec, Limits, Requirements
 from node.worker.dispatch import Dispatcher, JobResult
 from node.worker.errors import JobTimeoutError, UnsafeInputError, WorkloadError
 from node.worker.pool import WorkerPool
-from node.worker.samples import inference_job, program_bytes
+from node.worker.samples import code_running_program, inference_job
 from node.worker.tasks import ENV_UNSAFE_NO_VETTING
 
 SECRET = "0xSECRET-key-material"
 REPORT = "SANDBOX-REPORT "
-
-
-def evil_program(script: str) -> bytes:
-    """The sample program with one `expr_str` replaced by code that execs `script` when loaded."""
-    encoded = base64.b64encode(script.encode()).decode()
-    payload = f"__import__('builtins').exec(__import__('base64').b64decode('{encoded}').decode())"
-    source = zipfile.ZipFile(io.BytesIO(program_bytes()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as dest:
-        for info in source.infolist():
-            content = source.read(info)
-            if info.filename.endswith("models/model.json"):
-                model = json.loads(content)
-                sizes = model["graph_module"]["graph"]["tensor_values"]["input"]["sizes"]
-                sizes[0]["as_expr"]["expr_str"] = payload
-                content = json.dumps(model).encode()
-            dest.writestr(info, content)
-    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -93,7 +72,7 @@ def _run(node: UnvettedNode, script: str, runtime_s: int = 60, devices: int = 1)
     spec = sample.spec.model_copy(
         update={"requirements": Requirements(gpu_count=devices, max_runtime_s=runtime_s)}
     )
-    inputs = {"model": evil_program(script), "batch": sample.inputs["batch"]}
+    inputs = {"model": code_running_program(script), "batch": sample.inputs["batch"]}
     return node.dispatcher.run(f"evil-{uuid.uuid4().hex[:10]}", spec, inputs)
 
 
@@ -112,7 +91,7 @@ def _report(node: UnvettedNode, script: str) -> dict[str, Any]:
 
 
 def test_vetting_refuses_the_archive_naming_the_field() -> None:
-    evil = evil_program("import os; os.system('true')")
+    evil = code_running_program("import os; os.system('true')")
     with pytest.raises(UnsafeProgramError, match="expr_str"):
         check_archive(evil, 1 << 26)
 
@@ -122,7 +101,7 @@ def test_vetting_refuses_it_in_a_real_worker(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path, broker_url="sqlite", result_backend="sqlite")
     sample = inference_job()
     marker = tmp_path / "ran"
-    inputs = {"model": evil_program(f"open({str(marker)!r}, 'w')"), "batch": sample.inputs["batch"]}
+    inputs = {"model": code_running_program(f"open({str(marker)!r}, 'w')"), "batch": sample.inputs["batch"]}
     with WorkerPool(settings, slots=1) as pool:
         pool.start()
         pool.wait_ready(timeout=120)
