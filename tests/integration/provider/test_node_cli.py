@@ -28,7 +28,6 @@ def test_register_stake_status_unstake_withdraw(
     for name, value in {
         "NEUROLINK_HOME": str(tmp_path),
         "NEUROLINK_RPC_URL": network.rpc_url,
-        "NEUROLINK_PASSWORD": PASSWORD,
         "NEUROLINK_CPU_SLOTS": "3",
     }.items():
         monkeypatch.setenv(name, value)
@@ -36,7 +35,8 @@ def test_register_stake_status_unstake_withdraw(
     runner = CliRunner()
 
     def node(*args: str) -> dict[str, object]:
-        result = runner.invoke(app, ["node", *args, "--json"])
+        # Each command reads the password from the environment once and drops it, as a process would.
+        result = runner.invoke(app, ["node", *args, "--json"], env={"NEUROLINK_PASSWORD": PASSWORD})
         assert result.exit_code == 0, result.output
         data: dict[str, object] = json.loads(result.output)
         return data
@@ -58,7 +58,9 @@ def test_register_stake_status_unstake_withdraw(
     # The cooldown has not passed: nothing comes back yet.
     assert node("withdraw") == {"earnings": 0, "stake": 0}
 
-    bad = runner.invoke(app, ["node", "stake", "1.5e-30"])
+    bad = runner.invoke(app, ["node", "stake", "1.5e-30"], env={"NEUROLINK_PASSWORD": PASSWORD})
     assert bad.exit_code != 0 and isinstance(bad.exception, NodeConfigError)
-    wrong_fault = runner.invoke(app, ["node", "run", "--fault", "lazy", "--no-workers"])
+    wrong_fault = runner.invoke(
+        app, ["node", "run", "--fault", "lazy", "--no-workers"], env={"NEUROLINK_PASSWORD": PASSWORD}
+    )
     assert isinstance(wrong_fault.exception, NodeConfigError) and "fault" in str(wrong_fault.exception)
