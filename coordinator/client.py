@@ -1,6 +1,5 @@
 """The requester's SDK: quote, submit (upload, escrow), status, wait, result (fetch, verify), cancel, list."""
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -205,24 +204,9 @@ class Client:
 
     def load_spec(self, path: Path, extra_inputs: Mapping[str, Path] | None = None) -> "JobSpec":
         """Read a spec file; inputs given as file paths (relative to the spec) are uploaded first."""
-        from neurolink.spec import JobSpec, SpecError
+        from coordinator.specfile import read_spec
 
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise SpecError(f"cannot read job spec {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise SpecError(f"job spec {path} must be a JSON object")
-        inputs = dict(data.get("inputs") or {})
-        files = {name: path.parent / str(value) for name, value in inputs.items()}
-        files = {name: p for name, p in files.items() if p.is_file()}
-        files.update(extra_inputs or {})
-        for name, file in files.items():
-            if not file.is_file():
-                raise SpecError(f"input {name!r}: no file {file}")
-            inputs[name] = self.store.put_file(file)
-        data["inputs"] = inputs
-        return JobSpec.from_json(json.dumps(data))
+        return read_spec(path, extra_inputs).upload(self.store)
 
     def submit(self, spec: "JobSpec", options: SubmitOptions | None = None) -> SubmittedJob:
         """Store the spec, escrow the payment (permit or approve) and create the job."""
@@ -299,7 +283,8 @@ class Client:
         token = self.contracts.token.functions
         owner = self.sender.address
         name, version, chain_id, verifying = token.eip712Domain().call()[1:5]
-        deadline = int(time.time()) + PERMIT_VALIDITY_S
+        # Chain time, not the wall clock: a devnet whose clock was moved ahead would reject the permit.
+        deadline = self._chain_time() + PERMIT_VALIDITY_S
         signed = self.sender.account.sign_typed_data(
             domain_data={
                 "name": name,
@@ -376,7 +361,10 @@ class Client:
         if current.phase == JobPhase.SETTLEABLE:
             return True
         at = due_at(current.record)
-        return at is not None and at <= int(time.time())
+        return at is not None and at <= self._chain_time()
+
+    def _chain_time(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def _settle(self, job_id: int) -> None:
         from neurolink.chain.errors import TransactionRevertedError

@@ -58,7 +58,18 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     values = layered_values(
         path or home / "config.toml", Settings, ENV_PREFIX, ConfigError, overrides, base={"home": home}
     )
+    if "rpc_url" not in values and (devnet := devnet_rpc_url(home)) is not None:
+        values["rpc_url"] = devnet
     return validated(Settings, values, ConfigError, "config")
+
+
+def devnet_rpc_url(home: Path) -> str | None:
+    """The RPC URL (its --port) of the devnet `home` started, else of the one this user last started."""
+    from neurolink.devnet import record
+
+    run = record.current(home)
+    url = run.get("rpc_url") if run else None
+    return url if isinstance(url, str) else None
 
 
 def layered_values(
