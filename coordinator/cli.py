@@ -46,11 +46,13 @@ class ChainArgs:
     as_json: bool = JsonOption
 
     def connect(self) -> tuple["Settings", "Web3", "Deployment"]:
-        from neurolink.chain.deployments import for_chain
+        from neurolink.chain.deployments import for_chain, resolve_chain_id
         from neurolink.chain.provider import connect
         from neurolink.config import load_settings
 
         settings = load_settings(rpc_url=self.rpc_url)
+        if self.network is not None:
+            resolve_chain_id(self.network)  # an unknown name is bad input, reported before connecting
         w3 = connect(settings.rpc_url)
         return settings, w3, for_chain(w3, settings, self.network)
 

@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 import typer
 
 # Typer vendors click; its usage errors are instances of this class, not of an installed click's.
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import BadParameter, ClickException, MissingParameter
 
 from neurolink import __version__
 from neurolink.errors import ExitCode, NeuroLinkError
@@ -59,12 +59,18 @@ def main() -> None:
     """Run the CLI; every error becomes one line on stderr (and JSON under --json) and its exit code."""
     as_json = "--json" in sys.argv[1:]
     try:
-        # Standalone, typer prints usage errors itself (with rich); --json needs them as exceptions.
-        code = app(standalone_mode=not as_json)
+        code = app(standalone_mode=False)
     except NeuroLinkError as exc:
         _fail(str(exc), int(exc.exit_code), type(exc).__name__, as_json)
     except ClickException as exc:
-        _fail(exc.format_message(), exc.exit_code, type(exc).__name__, as_json)
+        # A value the parser refused (out of range, wrong type) is bad input; a missing or unknown
+        # argument is a usage error.
+        bad_value = isinstance(exc, BadParameter) and not isinstance(exc, MissingParameter)
+        code = int(ExitCode.INVALID_INPUT) if bad_value else exc.exit_code
+        if not as_json:
+            exc.show()
+            sys.exit(code)
+        _fail(exc.format_message(), code, type(exc).__name__, as_json)
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except Exception as exc:
