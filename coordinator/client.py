@@ -6,7 +6,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coordinator.errors import CoordinatorError, JobNotFoundError, JobWaitTimeoutError, ResultUnavailableError
+from coordinator.errors import (
+    ContentUnreachableError,
+    CoordinatorError,
+    JobNotFoundError,
+    JobWaitTimeoutError,
+    ResultUnavailableError,
+)
 from coordinator.pricing import JobShape, MarketSnapshot, PricingParams, Quote, quote
 from neurolink.chain.contracts import Contracts, closed, due_at
 from neurolink.chain.deployments import for_chain
@@ -215,6 +221,8 @@ class Client:
         options = options or SubmitOptions()
         spec_cid = self.store.put_bytes(spec.canonical_json())
         self.store.pin(spec_cid)
+        # Before any money moves: a job whose content no provider can fetch would only expire.
+        self.check_reachable([spec_cid, *spec.inputs.values()])
         payment = options.payment if options.payment is not None else self.quote(spec).price
         collateral = options.collateral if options.collateral is not None else payment // spec.replicas
         claim_window, commit_window = self._windows(spec, options.window)
@@ -250,6 +258,35 @@ class Client:
             replicas=spec.replicas,
             used_permit=use_permit,
         )
+
+    def check_reachable(self, cids: list[str]) -> None:
+        """Refuse (ContentUnreachableError, naming the CID) content that providers could not fetch.
+
+        With a Kubo daemon as the store, what it pinned is on the IPFS network. The embedded store is
+        on this machine only: each CID must then be served by one of the configured content_gateways.
+        """
+        from neurolink.content import ContentError, KuboStore
+        from neurolink.content.factory import open_own_store
+        from neurolink.content.remote import GatewayStore
+
+        if isinstance(open_own_store(self.settings), KuboStore):
+            return
+        gateways = [GatewayStore(url, timeout=10.0) for url in self.settings.content_gateways]
+        for cid in cids:
+            tried = []
+            for gateway in gateways:
+                try:
+                    gateway.get_block(cid)
+                    break
+                except ContentError as exc:
+                    tried.append(str(exc))
+            else:
+                where = "; ".join(tried) or "no content_gateways configured"
+                raise ContentUnreachableError(
+                    f"{cid} is only in this machine's store, no provider could fetch it ({where}): "
+                    "run `neurolink content serve` where providers can reach it and list its URL under "
+                    "content_gateways, or use a Kubo daemon (content_url)"
+                )
 
     def _windows(self, spec: "JobSpec", window: int | None) -> tuple[int, int]:
         """(claim and reveal window, commit window): the commit window covers the declared runtime."""

@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from neurolink.errors import ConfigError, NeuroLinkError
 
@@ -34,10 +34,24 @@ class Settings(BaseModel):
     cpu_slots: int = Field(default=2, ge=1, le=256)
     # "local" is the embedded content store under `home`; otherwise a Kubo RPC URL.
     content_url: str = "local"
+    # Trustless gateways (`neurolink content serve`, Kubo's gateway) read from, in order, when a block
+    # is not in the store above; blocks fetched are checked against their CID and kept.
+    content_gateways: tuple[str, ...] = ()
     # Largest object the content store accepts or hands back, in bytes (default 8 GiB).
     content_max_size: int = Field(default=8 * 1024**3, gt=0)
     confirmations: int = Field(default=0, ge=0, le=64)
     log_json: bool = False
+
+    @field_validator("content_gateways", mode="before")
+    @classmethod
+    def _gateway_list(cls, value: Any) -> Any:
+        # From the environment the list is one string: NEUROLINK_CONTENT_GATEWAYS="http://a,http://b".
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for url in value if isinstance(value, list | tuple) else ():
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise ValueError(f"a content gateway is an http(s) URL, got {url!r}")
+        return value
 
     @property
     def content_dir(self) -> Path:
@@ -58,18 +72,21 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     values = layered_values(
         path or home / "config.toml", Settings, ENV_PREFIX, ConfigError, overrides, base={"home": home}
     )
-    if "rpc_url" not in values and (devnet := devnet_rpc_url(home)) is not None:
-        values["rpc_url"] = devnet
+    _devnet_defaults(home, values)
     return validated(Settings, values, ConfigError, "config")
 
 
-def devnet_rpc_url(home: Path) -> str | None:
-    """The RPC URL (its --port) of the devnet `home` started, else of the one this user last started."""
+def _devnet_defaults(home: Path, values: dict[str, Any]) -> None:
+    """What nothing else set comes from the devnet `home` started, else the one this user last started:
+    its RPC URL (whatever its --port) and, for a node reading that devnet, its content gateway."""
     from neurolink.devnet import record
 
     run = record.current(home)
-    url = run.get("rpc_url") if run else None
-    return url if isinstance(url, str) else None
+    if run is None:
+        return
+    values.setdefault("rpc_url", run.get("rpc_url"))
+    if values["rpc_url"] == run.get("rpc_url") and run.get("content_gateway"):
+        values.setdefault("content_gateways", [run["content_gateway"]])
 
 
 def layered_values(

@@ -46,6 +46,7 @@ def up(
         wallet = run["wallet"]
         lines.append(f"JobMarket {run['job_market']}; deployment in {run['deployment']}")
         lines.append(f"wallet {wallet['address']} (keystore password in {wallet['password_file']})")
+        lines.append(f"content gateway {run['content_gateway']} (any home on this machine reads from it)")
     lines += [
         f"{p['role']} {p.get('index', '')} pid {p['pid']} log {p['log']}" for p in run.get("processes", [])
     ]

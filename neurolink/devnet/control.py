@@ -122,6 +122,7 @@ def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict
         "wallet": {"address": wallet, "keystore": str(settings.keystore_dir), "password_file": str(password)},
         "processes": network.start_processes(folder, settings, run["rpc_url"], deployment, plan),
     }
+    extra["content_gateway"] = next(p["url"] for p in extra["processes"] if p["role"] == "content")
     _write_run(home, {**run, **extra})
     network.wait_ready(extra["processes"])
     return extra
@@ -177,7 +178,8 @@ def status(home: Path) -> dict[str, Any]:
     except DevnetError as exc:
         return {"running": False, "rpc_url": url, "error": str(exc)}
     processes = [{**p, "alive": alive(p["pid"])} for p in run.get("processes", [])]
-    shown: dict[str, Any] = {k: run[k] for k in ("deployment", "job_market", "wallet") if k in run}
+    keys = ("deployment", "job_market", "wallet", "content_gateway")
+    shown: dict[str, Any] = {k: run[k] for k in keys if k in run}
     return {
         "running": True,
         "rpc_url": url,

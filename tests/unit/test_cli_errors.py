@@ -1,4 +1,4 @@
-"""Every bad invocation a newcomer tried, fed to the real `neurolink` command: exit code, message, no traceback.
+"""Bad invocations a newcomer tried, fed to the real `neurolink` command: exit code, message, no traceback.
 
 The RPC URL points at a closed port: a command that connected before checking its arguments would
 exit 6 (service unavailable) instead of 3 (invalid input).
