@@ -220,6 +220,14 @@ def submit(
 
 
 @job_app.command()
+def schema() -> None:
+    """Print the JSON Schema of a job spec (docs/JOBSPEC.md explains each field)."""
+    from neurolink.spec import JobSpec
+
+    typer.echo(json.dumps(JobSpec.model_json_schema(), indent=2))
+
+
+@job_app.command()
 @reading
 def status(job_id: int = JobIdArgument, *, args: ChainArgs) -> None:
     """Show where a job stands: phase, slots, deadlines, result digest."""
@@ -272,7 +280,11 @@ def result(
 ) -> None:
     """Download a settled job's result by CID and verify it against the on-chain digest."""
     fetched = args.client(needs_account=False).result(job_id, out)
-    args.emit(fetched.as_dict(), f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)")
+    figures = [f"  {key}: {value}" for key, value in fetched.figures.items()]
+    args.emit(
+        fetched.as_dict(),
+        "\n".join([f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)", *figures]),
+    )
 
 
 @job_app.command()

@@ -98,6 +98,8 @@ class JobResult:
     digest: str
     path: Path
     size: int
+    # Scalars of a JSON result, names and shapes of a safetensors one.
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path)}
@@ -271,7 +273,7 @@ class Client:
 
         if isinstance(open_own_store(self.settings), KuboStore):
             return
-        gateways = [GatewayStore(url, timeout=10.0) for url in self.settings.content_gateways]
+        gateways = [GatewayStore(url, timeout=10.0) for url in self.settings.gateway_urls]
         for cid in cids:
             tried = []
             for gateway in gateways:
@@ -435,10 +437,13 @@ class Client:
         if cid_to_digest(cid) != digest:
             raise ResultUnavailableError(f"job {job_id}: {cid} does not carry {current.result_digest}")
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"job-{job_id}-{cid}"
+        from coordinator.resultfile import place
+
+        fetched = out_dir / f".job-{job_id}-{cid}"
         # get_file re-hashes every block against the CID and only then moves the file into place.
-        self.store.get_file(cid, path)
-        return JobResult(job_id, cid, current.result_digest, path, path.stat().st_size)
+        self.store.get_file(cid, fetched)
+        path, figures = place(fetched, job_id)
+        return JobResult(job_id, cid, current.result_digest, path, path.stat().st_size, figures)
 
     # ------------------------------------------------------------------------------ manage
 

@@ -36,7 +36,8 @@ class Settings(BaseModel):
     content_url: str = "local"
     # Trustless gateways (`neurolink content serve`, Kubo's gateway) read from, in order, when a block
     # is not in the store above; blocks fetched are checked against their CID and kept.
-    content_gateways: tuple[str, ...] = ()
+    # Kept as one comma-separated string (a TOML list is joined), so it passes through env to children.
+    content_gateways: str = ""
     # Largest object the content store accepts or hands back, in bytes (default 8 GiB).
     content_max_size: int = Field(default=8 * 1024**3, gt=0)
     confirmations: int = Field(default=0, ge=0, le=64)
@@ -45,13 +46,18 @@ class Settings(BaseModel):
     @field_validator("content_gateways", mode="before")
     @classmethod
     def _gateway_list(cls, value: Any) -> Any:
-        # From the environment the list is one string: NEUROLINK_CONTENT_GATEWAYS="http://a,http://b".
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
         if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        for url in value if isinstance(value, list | tuple) else ():
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise ValueError(f"a content gateway is an http(s) URL, got {url!r}")
+            for url in (part.strip() for part in value.split(",") if part.strip()):
+                if not url.startswith(("http://", "https://")) or "," in url:
+                    raise ValueError(f"a content gateway is an http(s) URL, got {url!r}")
         return value
+
+    @property
+    def gateway_urls(self) -> tuple[str, ...]:
+        """The content gateways, in the order they are tried."""
+        return tuple(part.strip() for part in self.content_gateways.split(",") if part.strip())
 
     @property
     def content_dir(self) -> Path:

@@ -13,10 +13,10 @@ def open_store(settings: Settings) -> ContentStore:
     from neurolink.content.remote import GatewayStore, SourcesStore
 
     primary = open_own_store(settings)
-    if not settings.content_gateways:
+    if not settings.gateway_urls:
         return primary
     gateways: list[ContentStore] = [
-        GatewayStore(url, max_size=settings.content_max_size) for url in settings.content_gateways
+        GatewayStore(url, max_size=settings.content_max_size) for url in settings.gateway_urls
     ]
     return SourcesStore(primary, gateways)
 

@@ -163,7 +163,7 @@ def test_submit_refuses_content_no_provider_can_reach(net: tuple[Anvil, Settings
     """A requester whose store nobody can read gets a refusal naming the CID, and keeps its tokens."""
     from coordinator.errors import ContentUnreachableError
 
-    alone = net[1].model_copy(update={"content_gateways": ()})
+    alone = net[1].model_copy(update={"content_gateways": ""})
     client = Client(alone, dev_account(REQUESTER))
     before = _balance(client)
     spec = _spec()

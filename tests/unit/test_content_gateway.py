@@ -144,7 +144,8 @@ def test_settings_list_gateways_and_open_store_tries_them(
     cid = origin.put_bytes(b"from the gateway")
     monkeypatch.setenv("NEUROLINK_CONTENT_GATEWAYS", f"{server.url}, http://127.0.0.1:9")
     settings = load_settings(home=tmp_path)
-    assert settings.content_gateways == (server.url, "http://127.0.0.1:9")
+    assert settings.gateway_urls == (server.url, "http://127.0.0.1:9")
+    assert load_settings(home=tmp_path, content_gateways=[server.url]).gateway_urls == (server.url,)
     with open_store(settings) as store:
         assert store.get_bytes(cid) == b"from the gateway"
     monkeypatch.setenv("NEUROLINK_CONTENT_GATEWAYS", "ftp://example.org")
