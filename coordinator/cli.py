@@ -45,14 +45,19 @@ class ChainArgs:
     password_file: Path | None = PasswordFileOption
     as_json: bool = JsonOption
 
-    def connect(self) -> tuple["Settings", "Web3", "Deployment"]:
-        from neurolink.chain.deployments import for_chain, resolve_chain_id
-        from neurolink.chain.provider import connect
+    def settings(self) -> "Settings":
+        from neurolink.chain.deployments import resolve_chain_id
         from neurolink.config import load_settings
 
-        settings = load_settings(rpc_url=self.rpc_url)
         if self.network is not None:
             resolve_chain_id(self.network)  # an unknown name is bad input, reported before connecting
+        return load_settings(rpc_url=self.rpc_url)
+
+    def connect(self, settings: "Settings | None" = None) -> tuple["Settings", "Web3", "Deployment"]:
+        from neurolink.chain.deployments import for_chain
+        from neurolink.chain.provider import connect
+
+        settings = settings or self.settings()
         w3 = connect(settings.rpc_url)
         return settings, w3, for_chain(w3, settings, self.network)
 
@@ -65,8 +70,10 @@ class ChainArgs:
         """A requester client; it signs when `needs_account` or when an --account was given."""
         from coordinator.client import Client
 
-        settings, w3, _ = self.connect()
+        settings = self.settings()
+        # The keystore is found and unlocked before connecting: a missing one is reported at once.
         signer = self.signer(settings) if needs_account or self.account is not None else None
+        _, w3, _ = self.connect(settings)
         return Client(settings, signer, network=self.network, w3=w3)
 
     def read_client(self) -> "Client":
@@ -97,8 +104,10 @@ def keeper(
     from neurolink.chain.contracts import Contracts
     from neurolink.chain.tx import TxSender
 
-    settings, w3, deployment = args.connect()
-    runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, args.signer(settings)))
+    settings = args.settings()
+    signer = args.signer(settings)
+    _, w3, deployment = args.connect(settings)
+    runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, signer))
     if once:
         actions = runner.tick()
         args.emit({"actions": [a.__dict__ for a in actions]}, f"settled {len(actions)} due jobs")

@@ -44,14 +44,14 @@ def import_(
     as_json: bool = JsonOption,
 ) -> None:
     """Import a private key (from a file or a hidden prompt) or a keystore file."""
-    from neurolink.accounts.errors import AccountError
     from neurolink.accounts.keystore import Keystore
     from neurolink.accounts.password import read_password
     from neurolink.config import load_settings
+    from neurolink.errors import InvalidArgumentError
 
     store = Keystore(keystore_dir or load_settings().keystore_dir)
     if key_file is not None and keystore_file is not None:
-        raise AccountError("pass either --key-file or --keystore, not both")
+        raise InvalidArgumentError("pass either --key-file or --keystore, not both")
     if keystore_file is not None:
         entry = store.import_file(keystore_file, read_password(password_file))
     else:
@@ -59,7 +59,7 @@ def import_(
             try:
                 key = key_file.read_text()
             except OSError as exc:
-                raise AccountError(f"cannot read key file {key_file}: {exc.strerror}") from exc
+                raise InvalidArgumentError(f"cannot read key file {key_file}: {exc.strerror}") from exc
         else:
             key = str(typer.prompt("Private key (hex)", hide_input=True))
         entry = store.import_key(key, read_password(password_file, confirm=True))

@@ -65,6 +65,16 @@ CASES = [
     _case("account balance 0xZZ", 3, "not an address"),
     _case("account new --password-file {home}/empty-pw", 3, "is empty"),
     _case("devnet up --fault x", 3, "INDEX=KIND"),
+    _case("devnet up --port 70000", 3, "less than or equal to 65535"),
+    _case("content get notacid -o {home}/out", 3, "not a CID"),
+    _case("content serve --port -1", 3, "greater than or equal to 0"),
+    _case("account import --key-file {home}/nonexistent --password-file {home}/pw", 3, "cannot read key"),
+    _case("deploy --account 0xbad", 3, "not an address"),
+    _case("node register --devices 0", 3, "node config devices"),
+    _case("node register --tier 999", 3, "node config tier"),
+    # Found missing before connecting: not found (5), not "no chain" (6).
+    _case("job cancel 1", 5, "no keystore"),
+    _case("coordinator keeper --once", 5, "no keystore"),
 ]
 
 
