@@ -210,7 +210,7 @@ def submit(
     from coordinator.specfile import read_spec
 
     # Arguments first: a typo is reported before any connection, password prompt or upload.
-    draft = read_spec(spec, _inputs(inputs))
+    files = _inputs(inputs)
     options = SubmitOptions(
         payment=_wei(payment),
         collateral=_wei(collateral),
@@ -218,6 +218,7 @@ def submit(
         quorum=quorum,
         permit=False if approve else None,
     )
+    draft = read_spec(spec, files)
     client = args.client(needs_account=True)
     job_spec = draft.upload(client.store)
     job = client.submit(job_spec, options)
