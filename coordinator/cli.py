@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from neurolink.cli import validate
 from neurolink.cli.options import bundled
 from neurolink.cli.output import JsonOption, emit
+from neurolink.cli.output import tokens as _tokens
 from neurolink.cli.wallet import AccountOption, PasswordFileOption
 
 if TYPE_CHECKING:
@@ -43,12 +45,19 @@ class ChainArgs:
     password_file: Path | None = PasswordFileOption
     as_json: bool = JsonOption
 
-    def connect(self) -> tuple["Settings", "Web3", "Deployment"]:
-        from neurolink.chain.deployments import for_chain
-        from neurolink.chain.provider import connect
+    def settings(self) -> "Settings":
+        from neurolink.chain.deployments import resolve_chain_id
         from neurolink.config import load_settings
 
-        settings = load_settings(rpc_url=self.rpc_url)
+        if self.network is not None:
+            resolve_chain_id(self.network)  # an unknown name is bad input, reported before connecting
+        return load_settings(rpc_url=self.rpc_url)
+
+    def connect(self, settings: "Settings | None" = None) -> tuple["Settings", "Web3", "Deployment"]:
+        from neurolink.chain.deployments import for_chain
+        from neurolink.chain.provider import connect
+
+        settings = settings or self.settings()
         w3 = connect(settings.rpc_url)
         return settings, w3, for_chain(w3, settings, self.network)
 
@@ -61,9 +70,18 @@ class ChainArgs:
         """A requester client; it signs when `needs_account` or when an --account was given."""
         from coordinator.client import Client
 
-        settings, w3, _ = self.connect()
+        settings = self.settings()
+        # The keystore is found and unlocked before connecting: a missing one is reported at once.
         signer = self.signer(settings) if needs_account or self.account is not None else None
+        _, w3, _ = self.connect(settings)
         return Client(settings, signer, network=self.network, w3=w3)
+
+    def read_client(self) -> "Client":
+        """A client that only reads: it never unlocks a keystore."""
+        from coordinator.client import Client
+
+        settings, w3, _ = self.connect()
+        return Client(settings, None, network=self.network, w3=w3)
 
     def emit(self, data: dict[str, Any], text: str | None = None) -> None:
         emit(data, self.as_json, text)
@@ -86,8 +104,10 @@ def keeper(
     from neurolink.chain.contracts import Contracts
     from neurolink.chain.tx import TxSender
 
-    settings, w3, deployment = args.connect()
-    runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, args.signer(settings)))
+    settings = args.settings()
+    signer = args.signer(settings)
+    _, w3, deployment = args.connect(settings)
+    runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, signer))
     if once:
         actions = runner.tick()
         args.emit({"actions": [a.__dict__ for a in actions]}, f"settled {len(actions)} due jobs")
@@ -126,23 +146,9 @@ def _inputs(pairs: list[str] | None) -> dict[str, Path]:
 
 def _wei(tokens: str | None) -> int | None:
     """A token amount as typed ("2.5") in the token's smallest unit (18 decimals)."""
-    from decimal import Decimal, InvalidOperation
-
-    from neurolink.errors import ConfigError
-
     if tokens is None:
         return None
-    try:
-        value = Decimal(tokens) * 10**18
-    except InvalidOperation:
-        raise ConfigError(f"not an amount of tokens: {tokens!r}") from None
-    if value < 0 or value != value.to_integral_value():
-        raise ConfigError(f"amount {tokens} is negative or finer than 18 decimals")
-    return int(value)
-
-
-def _tokens(wei: int) -> str:
-    return f"{wei / 10**18:.6f} NRL"
+    return validate.scaled(validate.decimal_amount(tokens), 18)
 
 
 def _describe(status: "JobState") -> str:
@@ -163,9 +169,11 @@ def quote_cmd(
     args: ChainArgs,
 ) -> None:
     """Price SPEC: BasePrice x (1 + Demand) x (1 + Capability) x Seasonal, each factor shown."""
-    files = _inputs(inputs)
+    from neurolink.specfile import read_spec
+
+    draft = read_spec(spec, _inputs(inputs))
     client = args.client(needs_account=False)
-    job_spec = client.load_spec(spec, files)
+    job_spec = draft.upload(client.store)
     q = client.quote(job_spec)
     market = client.market()
     data = {**q.as_dict(), "open_jobs": market.open_jobs, "free_providers": market.free_providers}
@@ -186,8 +194,12 @@ def submit(
     spec: Path = typer.Argument(..., exists=True, dir_okay=False, help="Job spec JSON file."),
     *,
     inputs: list[str] = InputOption,
-    payment: str = typer.Option(None, help="Tokens to escrow (default: the quote)."),
-    collateral: str = typer.Option(None, help="Tokens each provider locks (default: payment / replicas)."),
+    payment: str = typer.Option(
+        None, callback=validate.amount, help="Tokens to escrow (default: the quote)."
+    ),
+    collateral: str = typer.Option(
+        None, callback=validate.amount, help="Tokens each provider locks (default: payment / replicas)."
+    ),
     window: int = typer.Option(None, min=1, help="Seconds for each of claim, commit, reveal."),
     quorum: int = typer.Option(0, min=0, help="Matching results needed (0: a strict majority)."),
     approve: bool = typer.Option(False, "--approve", help="approve + createJob instead of a permit."),
@@ -195,7 +207,8 @@ def submit(
     args: ChainArgs,
 ) -> None:
     """Upload SPEC's inputs and the spec, escrow the payment and create the job; prints its id."""
-    from coordinator.client import SubmitOptions, vet_spec
+    from coordinator.client import SubmitOptions
+    from neurolink.specfile import read_spec
 
     # Arguments first: a typo is reported before any connection, password prompt or upload.
     files = _inputs(inputs)
@@ -206,16 +219,25 @@ def submit(
         quorum=quorum,
         permit=False if approve else None,
     )
+    draft = read_spec(spec, files)
     if vet:
-        vet_spec(spec, files)
+        draft.vet()
     client = args.client(needs_account=True)
-    job_spec = client.load_spec(spec, files)
+    job_spec = draft.upload(client.store)
     job = client.submit(job_spec, options)
     how = "permit" if job.used_permit else "approve"
     args.emit(
         job.as_dict(),
         f"job {job.job_id} created ({_tokens(job.payment)} escrowed by {how}, spec {job.spec_cid})",
     )
+
+
+@job_app.command()
+def schema() -> None:
+    """Print the JSON Schema of a job spec (docs/JOBSPEC.md explains each field)."""
+    from neurolink.spec import JobSpec
+
+    typer.echo(json.dumps(JobSpec.model_json_schema(), indent=2))
 
 
 @job_app.command()
@@ -271,7 +293,11 @@ def result(
 ) -> None:
     """Download a settled job's result by CID and verify it against the on-chain digest."""
     fetched = args.client(needs_account=False).result(job_id, out)
-    args.emit(fetched.as_dict(), f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)")
+    figures = [f"  {key}: {value}" for key, value in fetched.figures.items()]
+    args.emit(
+        fetched.as_dict(),
+        "\n".join([f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)", *figures]),
+    )
 
 
 @job_app.command()
@@ -293,12 +319,18 @@ def withdraw(*, args: ChainArgs) -> None:
 
 
 @job_app.command(name="list")
-@signing
+@bundled("args", ChainArgs, only=("rpc_url", "network", "account", "as_json"))
 def list_cmd(
     *,
-    requester: str = typer.Option(None, help="Whose jobs (default: the --account)."),
+    requester: str = typer.Option(
+        None, callback=validate.address, help="Whose jobs (default: the --account, else the only keystore)."
+    ),
     args: ChainArgs,
 ) -> None:
-    """List a requester's jobs, oldest first."""
-    jobs = args.client(needs_account=requester is None).list(requester)
+    """List a requester's jobs, oldest first (reads only: no password)."""
+    from neurolink.accounts.keystore import Keystore
+    from neurolink.config import load_settings
+
+    who = requester or args.account or Keystore(load_settings().keystore_dir).find(None).address
+    jobs = args.read_client().list(who)
     args.emit({"jobs": [j.as_dict() for j in jobs]}, "\n".join(_describe(j) for j in jobs) or "no jobs")

@@ -1,13 +1,18 @@
 """The requester's SDK: quote, submit (upload, escrow), status, wait, result (fetch, verify), cancel, list."""
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coordinator.errors import CoordinatorError, JobNotFoundError, JobWaitTimeoutError, ResultUnavailableError
+from coordinator.errors import (
+    ContentUnreachableError,
+    CoordinatorError,
+    JobNotFoundError,
+    JobWaitTimeoutError,
+    ResultUnavailableError,
+)
 from coordinator.pricing import JobShape, MarketSnapshot, PricingParams, Quote, quote
 from neurolink.chain.contracts import Contracts, closed, due_at
 from neurolink.chain.deployments import for_chain
@@ -36,17 +41,6 @@ PERMIT_VALIDITY_S = 3_600
 COMMIT_MARGIN_S = 60
 # Stands in for a file input's CID while its spec is vetted before upload.
 UNSTORED_CID = "bafkreiunstoredinputunstoredinputunstoredinputunstoredin"
-
-
-def vet_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> None:
-    """Run a provider's static input checks on the spec's local files, before any upload or payment."""
-    from neurolink.spec import JobSpec, read_spec_file
-    from neurolink.vetting import vet_job
-
-    data, files = read_spec_file(path, extra_inputs)
-    # Files have no CID until uploaded; vetting reads only the spec's roles and limits.
-    data["inputs"].update(dict.fromkeys(files, UNSTORED_CID))
-    vet_job(JobSpec.from_json(json.dumps(data)), files, partial=True)
 
 
 @dataclass(frozen=True)
@@ -106,6 +100,8 @@ class JobResult:
     digest: str
     path: Path
     size: int
+    # Scalars of a JSON result, names and shapes of a safetensors one.
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path)}
@@ -218,11 +214,9 @@ class Client:
 
     def load_spec(self, path: Path, extra_inputs: Mapping[str, Path] | None = None) -> "JobSpec":
         """Read a spec file; inputs given as file paths (relative to the spec) are uploaded first."""
-        from neurolink.spec import JobSpec, read_spec_file
+        from neurolink.specfile import read_spec
 
-        data, files = read_spec_file(path, extra_inputs)
-        data["inputs"] = {**data.get("inputs", {}), **{n: self.store.put_file(f) for n, f in files.items()}}
-        return JobSpec.from_json(json.dumps(data))
+        return read_spec(path, extra_inputs).upload(self.store)
 
     def submit(self, spec: "JobSpec", options: SubmitOptions | None = None) -> SubmittedJob:
         """Store the spec, escrow the payment (permit or approve) and create the job."""
@@ -231,6 +225,8 @@ class Client:
         options = options or SubmitOptions()
         spec_cid = self.store.put_bytes(spec.canonical_json())
         self.store.pin(spec_cid)
+        # Before any money moves: a job whose content no provider can fetch would only expire.
+        self.check_reachable([spec_cid, *spec.inputs.values()])
         payment = options.payment if options.payment is not None else self.quote(spec).price
         collateral = options.collateral if options.collateral is not None else payment // spec.replicas
         claim_window, commit_window = self._windows(spec, options.window)
@@ -267,6 +263,35 @@ class Client:
             used_permit=use_permit,
         )
 
+    def check_reachable(self, cids: list[str]) -> None:
+        """Refuse (ContentUnreachableError, naming the CID) content that providers could not fetch.
+
+        With a Kubo daemon as the store, what it pinned is on the IPFS network. The embedded store is
+        on this machine only: each CID must then be served by one of the configured content_gateways.
+        """
+        from neurolink.content import ContentError, KuboStore
+        from neurolink.content.factory import open_own_store
+        from neurolink.content.remote import GatewayStore
+
+        if isinstance(open_own_store(self.settings), KuboStore):
+            return
+        gateways = [GatewayStore(url, timeout=10.0) for url in self.settings.gateway_urls]
+        for cid in cids:
+            tried = []
+            for gateway in gateways:
+                try:
+                    gateway.get_block(cid)
+                    break
+                except ContentError as exc:
+                    tried.append(str(exc))
+            else:
+                where = "; ".join(tried) or "no content_gateways configured"
+                raise ContentUnreachableError(
+                    f"{cid} is only in this machine's store, no provider could fetch it ({where}): "
+                    "run `neurolink content serve` where providers can reach it and list its URL under "
+                    "content_gateways, or use a Kubo daemon (content_url)"
+                )
+
     def _windows(self, spec: "JobSpec", window: int | None) -> tuple[int, int]:
         """(claim and reveal window, commit window): the commit window covers the declared runtime."""
         if window is not None:
@@ -299,7 +324,8 @@ class Client:
         token = self.contracts.token.functions
         owner = self.sender.address
         name, version, chain_id, verifying = token.eip712Domain().call()[1:5]
-        deadline = int(time.time()) + PERMIT_VALIDITY_S
+        # Chain time, not the wall clock: a devnet whose clock was moved ahead would reject the permit.
+        deadline = self._chain_time() + PERMIT_VALIDITY_S
         signed = self.sender.account.sign_typed_data(
             domain_data={
                 "name": name,
@@ -376,7 +402,10 @@ class Client:
         if current.phase == JobPhase.SETTLEABLE:
             return True
         at = due_at(current.record)
-        return at is not None and at <= int(time.time())
+        return at is not None and at <= self._chain_time()
+
+    def _chain_time(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def _settle(self, job_id: int) -> None:
         from neurolink.chain.errors import TransactionRevertedError
@@ -410,10 +439,13 @@ class Client:
         if cid_to_digest(cid) != digest:
             raise ResultUnavailableError(f"job {job_id}: {cid} does not carry {current.result_digest}")
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"job-{job_id}-{cid}"
+        from coordinator.resultfile import place
+
+        fetched = out_dir / f".job-{job_id}-{cid}"
         # get_file re-hashes every block against the CID and only then moves the file into place.
-        self.store.get_file(cid, path)
-        return JobResult(job_id, cid, current.result_digest, path, path.stat().st_size)
+        self.store.get_file(cid, fetched)
+        path, figures = place(fetched, job_id)
+        return JobResult(job_id, cid, current.result_digest, path, path.stat().st_size, figures)
 
     # ------------------------------------------------------------------------------ manage
 

@@ -29,3 +29,9 @@ class ResultUnavailableError(CoordinatorError):
     """A job has no result yet, or its result cannot be fetched or does not match its digest."""
 
     exit_code = ExitCode.NOT_FOUND
+
+
+class ContentUnreachableError(CoordinatorError):
+    """A job's spec or input is not fetchable from any public content source: no job is created."""
+
+    exit_code = ExitCode.NOT_FOUND

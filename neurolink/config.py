@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from neurolink.errors import ConfigError, NeuroLinkError
 
@@ -34,6 +34,10 @@ class Settings(BaseModel):
     cpu_slots: int = Field(default=2, ge=1, le=256)
     # "local" is the embedded content store under `home`; otherwise a Kubo RPC URL.
     content_url: str = "local"
+    # Trustless gateways (`neurolink content serve`, Kubo's gateway) read from, in order, when a block
+    # is not in the store above; blocks fetched are checked against their CID and kept.
+    # Kept as one comma-separated string (a TOML list is joined), so it passes through env to children.
+    content_gateways: str = ""
     # Largest object the content store accepts or hands back, in bytes (default 8 GiB).
     content_max_size: int = Field(default=8 * 1024**3, gt=0)
     confirmations: int = Field(default=0, ge=0, le=64)
@@ -41,6 +45,22 @@ class Settings(BaseModel):
     # without it, "off" never (devnets only: `node run` refuses public chains unsandboxed).
     sandbox: Literal["auto", "required", "off"] = "auto"
     log_json: bool = False
+
+    @field_validator("content_gateways", mode="before")
+    @classmethod
+    def _gateway_list(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, str):
+            for url in (part.strip() for part in value.split(",") if part.strip()):
+                if not url.startswith(("http://", "https://")) or "," in url:
+                    raise ValueError(f"a content gateway is an http(s) URL, got {url!r}")
+        return value
+
+    @property
+    def gateway_urls(self) -> tuple[str, ...]:
+        """The content gateways, in the order they are tried."""
+        return tuple(part.strip() for part in self.content_gateways.split(",") if part.strip())
 
     @property
     def content_dir(self) -> Path:
@@ -61,7 +81,21 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     values = layered_values(
         path or home / "config.toml", Settings, ENV_PREFIX, ConfigError, overrides, base={"home": home}
     )
+    _devnet_defaults(home, values)
     return validated(Settings, values, ConfigError, "config")
+
+
+def _devnet_defaults(home: Path, values: dict[str, Any]) -> None:
+    """What nothing else set comes from the devnet `home` started, else the one this user last started:
+    its RPC URL (whatever its --port) and, for a node reading that devnet, its content gateway."""
+    from neurolink.devnet import record
+
+    run = record.current(home)
+    if run is None:
+        return
+    values.setdefault("rpc_url", run.get("rpc_url"))
+    if values["rpc_url"] == run.get("rpc_url") and run.get("content_gateway"):
+        values.setdefault("content_gateways", [run["content_gateway"]])
 
 
 def layered_values(

@@ -59,3 +59,9 @@ class DevnetError(NeuroLinkError):
     """The local devnet (anvil) could not be started, reached or stopped."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class InvalidArgumentError(NeuroLinkError):
+    """A command-line argument is malformed (an address, an amount, a file); checked before connecting."""
+
+    exit_code = ExitCode.INVALID_INPUT

@@ -1,9 +1,7 @@
 """The versioned job spec: what to run, on what, within which limits; canonical JSON gives one CID."""
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -199,29 +197,6 @@ class JobSpec(_Frozen):
             return cls.model_validate_json(raw)
         except ValidationError as exc:
             raise SpecError(_describe(exc)) from exc
-
-
-def read_spec_file(
-    path: Path, extra_inputs: Mapping[str, Path] | None = None
-) -> tuple[dict[str, Any], dict[str, Path]]:
-    """A requester's spec file: its JSON object and the inputs given as files (relative to it)."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SpecError(f"cannot read job spec {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SpecError(f"job spec {path} must be a JSON object")
-    inputs = data.get("inputs") or {}
-    if not isinstance(inputs, dict):
-        raise SpecError("job spec field inputs: must be an object of name → file or CID")
-    data["inputs"] = dict(inputs)
-    files = {str(name): path.parent / str(value) for name, value in inputs.items()}
-    files = {name: p for name, p in files.items() if p.is_file()}
-    files.update(extra_inputs or {})
-    for name, file in files.items():
-        if not file.is_file():
-            raise SpecError(f"input {name!r}: no file {file}")
-    return data, files
 
 
 def _describe(exc: ValidationError) -> str:

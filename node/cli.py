@@ -5,15 +5,15 @@ import signal
 import tempfile
 import time
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from neurolink.cli import validate
 from neurolink.cli.options import bundled
-from neurolink.cli.output import JsonOption, emit
+from neurolink.cli.output import JsonOption, emit, tokens, when
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -107,9 +107,14 @@ def selftest(
 
 
 ConfigOption = typer.Option(None, "--config", help="node.toml (default: $NEUROLINK_HOME/node.toml).")
-AccountOption = typer.Option(None, "--account", help="Keystore address (default: the only one).")
+AccountOption = typer.Option(
+    None, "--account", callback=validate.address, help="Keystore address (default: the only one)."
+)
 PasswordFileOption = typer.Option(
-    None, "--password-file", help="Keystore password file (else $NEUROLINK_PASSWORD, else a prompt)."
+    None,
+    "--password-file",
+    callback=validate.password_file,
+    help="Keystore password file (else $NEUROLINK_PASSWORD, else a prompt).",
 )
 
 
@@ -156,17 +161,14 @@ def _sender(chain: "Chain", account: "LocalAccount") -> Any:
     return TxSender(chain.w3, account)
 
 
-def _amount(text: str, decimals: int) -> int:
-    """`text` tokens (decimal, e.g. 12.5) in token units."""
-    from node.daemon.errors import NodeConfigError
+AmountArgument = typer.Argument(
+    ..., callback=validate.amount, help="Tokens (a positive decimal, e.g. 100 or 2.5)."
+)
 
-    try:
-        value = Decimal(text) * (10**decimals)
-    except InvalidOperation:
-        raise NodeConfigError(f"not an amount: {text!r}") from None
-    if value <= 0 or value != value.to_integral_value():
-        raise NodeConfigError(f"amount must be positive with at most {decimals} decimals, got {text}")
-    return int(value)
+
+def _amount(text: str, decimals: int) -> int:
+    """`text` tokens (checked at parse time) in token units."""
+    return validate.scaled(validate.decimal_amount(text), decimals)
 
 
 @app.command()
@@ -216,7 +218,7 @@ def register(
 @app.command()
 @chain_command
 def stake(
-    amount: str = typer.Argument(..., help="Tokens to stake (decimal, e.g. 100 or 2.5)."),
+    amount: str = AmountArgument,
     *,
     args: NodeArgs,
 ) -> None:
@@ -230,14 +232,15 @@ def stake(
     sender.transact(chain.market.staking.functions.stake(units))
     info = chain.market.stake_info(signer.address)
     args.emit(
-        {"staked": units, **info}, f"staked {amount}; total stake {info['staked']}, free {info['free']}"
+        {"staked": units, **info},
+        f"staked {tokens(units)}; total stake {tokens(info['staked'])}, free {tokens(info['free'])}",
     )
 
 
 @app.command()
 @chain_command
 def unstake(
-    amount: str = typer.Argument(..., help="Tokens of free stake to move into the cooldown."),
+    amount: str = AmountArgument,
     *,
     args: NodeArgs,
 ) -> None:
@@ -246,7 +249,10 @@ def unstake(
     units = _amount(amount, int(chain.market.token().functions.decimals().call()))
     _sender(chain, signer).transact(chain.market.staking.functions.requestUnstake(units))
     info = chain.market.stake_info(signer.address)
-    args.emit(info, f"unstaking {info['unstaking']}, withdrawable at {info['unstake_available_at']}")
+    args.emit(
+        info,
+        f"unstaking {tokens(info['unstaking'])}, withdrawable at {when(info['unstake_available_at'])}",
+    )
 
 
 @app.command()
@@ -264,7 +270,8 @@ def withdraw(*, args: NodeArgs) -> None:
         unstaked = info["unstaking"]
         sender.transact(chain.market.staking.functions.withdrawStake())
     args.emit(
-        {"earnings": earnings, "stake": unstaked}, f"withdrew {earnings} of earnings and {unstaked} of stake"
+        {"earnings": earnings, "stake": unstaked},
+        f"withdrew {tokens(earnings)} of earnings and {tokens(unstaked)} of stake",
     )
 
 
@@ -292,9 +299,16 @@ def status(*, args: NodeArgs) -> None:
         "earned": totals["earned"],
         "slashed": totals["slashed"],
         "claimable": chain.market.claimable(address),
+        "unstake_available_at": info["unstake_available_at"],
         "cursor": ledger.cursor(),
     }
-    args.emit(data)
+    amounts = ("stake", "locked", "free", "unstaking", "earned", "slashed", "claimable")
+    shown = {
+        **data,
+        **{k: tokens(int(str(data[k]))) for k in amounts},
+        "unstake_available_at": when(info["unstake_available_at"]),
+    }
+    args.emit(data, "\n".join(f"{key}: {value}" for key, value in shown.items()))
 
 
 @app.command()

@@ -4,7 +4,6 @@ It lives with the provider's code (it *is* the provider's execution path) and pl
 requester's `job` group through the `neurolink.subcommands` entry points.
 """
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -42,24 +41,22 @@ def run_preflight(spec_path: Path, runs: int) -> dict[str, Any]:
     from neurolink.content import cid_to_digest
     from neurolink.content.local import LocalStore
     from neurolink.errors import VettingError
-    from neurolink.spec import JobSpec, read_spec_file
-    from neurolink.vetting import vet_job
+    from neurolink.specfile import read_spec
     from node.daemon.dispatcher import stage_inputs
     from node.worker.dispatch import Dispatcher
     from node.worker.errors import ERRORS_BY_CODE, ExecutionError
     from node.worker.pool import WorkerPool
 
-    data, files = read_spec_file(spec_path)
+    draft = read_spec(spec_path)
+    try:
+        # The static checks first: a refusal needs no worker.
+        draft.vet()
+    except VettingError as exc:
+        raise PreflightError(ERRORS_BY_CODE[exc.code].__name__, str(exc), exc.exit_code) from exc
     with tempfile.TemporaryDirectory(prefix="neurolink-preflight-") as tmp:
         settings = load_settings(home=Path(tmp), broker_url="sqlite", result_backend="sqlite")
         store = LocalStore(settings.content_dir)
-        data["inputs"] = {**data.get("inputs", {}), **{n: store.put_file(f) for n, f in files.items()}}
-        spec = JobSpec.from_json(json.dumps(data))
-        try:
-            # The static checks first: a refusal needs no worker.
-            vet_job(spec, files, partial=True)
-        except VettingError as exc:
-            raise PreflightError(ERRORS_BY_CODE[exc.code].__name__, str(exc), exc.exit_code) from exc
+        spec = draft.upload(store)
         missing = sorted(n for n, cid in spec.inputs.items() if not store.has(cid))
         if missing:
             raise PreflightError(

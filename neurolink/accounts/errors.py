@@ -41,3 +41,9 @@ class PasswordUnavailableError(AccountError):
     """No password file, no NEUROLINK_PASSWORD and no terminal to prompt on."""
 
     exit_code = ExitCode.USAGE
+
+
+class InvalidPasswordError(AccountError):
+    """A password file cannot be read, or the password given is empty."""
+
+    exit_code = ExitCode.INVALID_INPUT

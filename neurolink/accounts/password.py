@@ -5,7 +5,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from neurolink.accounts.errors import AccountError, PasswordUnavailableError
+from neurolink.accounts.errors import InvalidPasswordError, PasswordUnavailableError
 
 PASSWORD_ENV = "NEUROLINK_PASSWORD"
 
@@ -21,7 +21,7 @@ def read_password(
         try:
             text = password_file.read_text()
         except OSError as exc:
-            raise AccountError(f"cannot read password file {password_file}: {exc.strerror}") from exc
+            raise InvalidPasswordError(f"cannot read password file {password_file}: {exc.strerror}") from exc
         # A trailing newline is what `echo pw > file` writes; it is not part of the password.
         password = text.splitlines()[0] if text else ""
     elif (env := os.environ.pop(PASSWORD_ENV, None)) is not None:
@@ -38,5 +38,5 @@ def read_password(
             f"no password: pass --password-file, set {PASSWORD_ENV}, or run on a terminal"
         )
     if not password:
-        raise AccountError("the keystore password must not be empty")
+        raise InvalidPasswordError("the keystore password must not be empty")
     return password

@@ -150,14 +150,30 @@ def deployment_path(chain_id: int, settings: "Settings") -> Path:
 
 
 def find(chain_id: int, settings: "Settings") -> Deployment | None:
-    """The recorded deployment of `chain_id`, or None when there is none."""
+    """The recorded deployment of `chain_id`, or None when there is none.
+
+    A devnet's deployment is kept by the home that started it; another home on this machine reading
+    that same devnet (same RPC URL) finds it there.
+    """
     path = deployment_path(chain_id, settings)
+    if not path.exists() and chain_id in DEVNET_CHAIN_IDS and not os.environ.get(DEPLOYMENTS_ENV):
+        path = devnet_deployment_path(settings) or path
     if not path.exists():
         return None
     try:
         return Deployment.model_validate_json(path.read_text())
     except ValidationError as exc:
         raise ConfigError(f"{path}: not a valid deployments file: {exc.errors()[0]['msg']}") from exc
+
+
+def devnet_deployment_path(settings: "Settings") -> Path | None:
+    """The deployments file of the devnet at `settings.rpc_url` when another home here started it."""
+    from neurolink.devnet import record
+
+    run = record.current(settings.home)
+    if not run or run.get("rpc_url") != settings.rpc_url or not isinstance(run.get("deployment"), str):
+        return None
+    return Path(run["deployment"])
 
 
 def load(network: str | int, settings: "Settings") -> Deployment:

@@ -56,3 +56,7 @@ class TransactionTimeoutError(ChainError):
     """A sent transaction was not mined in time, even after fee bumps."""
 
     exit_code = ExitCode.TIMEOUT
+
+
+class InsufficientFundsError(ChainError):
+    """The sending account's ETH does not cover a transaction's gas (and value)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from neurolink.chain.artifacts import load_artifact
-from neurolink.chain.errors import ChainError, TransactionTimeoutError
+from neurolink.chain.errors import ChainError, InsufficientFundsError, TransactionTimeoutError
 from neurolink.chain.provider import poll_latency, wait_for_receipt
 from neurolink.chain.revert import logic_error, revert_error
 
@@ -26,6 +26,8 @@ MAX_REPRICES = 4
 KNOWN_MARKERS = ("already known", "already imported", "nonce too low")
 # Node answers meaning "the fees are below what the next block needs".
 UNDERPRICED_MARKERS = ("underpriced", "less than block base fee", "fee too low")
+# Node answers meaning "the sender's ETH does not cover gas * price + value".
+FUNDS_MARKERS = ("insufficient funds",)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,9 @@ class TxSender:
                 text = str(exc).lower()
                 if any(marker in text for marker in KNOWN_MARKERS):
                     return sent
+                if any(marker in text for marker in FUNDS_MARKERS):
+                    self.resync()
+                    raise self._unfunded(sent) from exc
                 if not any(marker in text for marker in UNDERPRICED_MARKERS):
                     self.resync()
                     raise
@@ -165,6 +170,15 @@ class TxSender:
         self.resync()
         raise ChainError(
             f"{sent.action}: the node refused nonce {sent.nonce} as underpriced {MAX_REPRICES} times"
+        )
+
+    def _unfunded(self, sent: SentTx) -> InsufficientFundsError:
+        balance = int(self.w3.eth.get_balance(self.account.address))
+        need = int(sent.params.get("gas", 0)) * sent.max_fee + int(sent.params.get("value", 0))
+        return InsufficientFundsError(
+            f"{sent.action}: account {self.account.address} holds {balance / 10**18:.6f} ETH, "
+            f"up to {need / 10**18:.6f} ETH needed for gas; fund it first "
+            f"(on a devnet: neurolink devnet fund {self.account.address})"
         )
 
     def replace(self, sent: SentTx) -> SentTx:

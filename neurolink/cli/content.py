@@ -1,4 +1,4 @@
-"""`neurolink content add|get|pin|resolve`: files in and out of the configured content store by CID."""
+"""`neurolink content add|get|pin|resolve|serve`: files in and out of the configured content store by CID."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -123,3 +123,33 @@ def resolve(
     with _store(content_url) as store:
         cid = store.resolve_digest(raw)
     emit({"digest": digest, "cid": cid}, as_json, cid)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8080, min=0, max=65535, help="Port to listen on (0: any free port)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Serve this machine's own content store read-only over HTTP as a trustless gateway (/ipfs/CID).
+
+    Providers list the URL under content_gateways; every block they fetch is checked against its CID.
+    """
+    from neurolink.config import load_settings
+    from neurolink.content.factory import open_own_store
+    from neurolink.content.gateway import GatewayServer
+    from neurolink.errors import InvalidArgumentError
+
+    store = open_own_store(load_settings())
+    try:
+        server = GatewayServer(store, host, port)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    emit({"url": server.url, "store": repr(store)}, as_json, f"serving {store!r} read-only at {server.url}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        store.close()

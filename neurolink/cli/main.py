@@ -1,9 +1,15 @@
 """The `neurolink` entry point: gathers command groups and maps errors to exit codes."""
 
+import json
+import os
 import sys
+import traceback
 from importlib.metadata import entry_points
 
 import typer
+
+# Typer vendors click; its usage errors are instances of this class, not of an installed click's.
+from typer._click.exceptions import BadParameter, ClickException, MissingParameter
 
 from neurolink import __version__
 from neurolink.errors import ExitCode, NeuroLinkError
@@ -47,13 +53,37 @@ def _register_groups() -> None:
 _register_groups()
 
 
+def _fail(message: str, code: int, kind: str, as_json: bool) -> None:
+    """One line on stderr; under --json also one JSON object on stdout, for the script that asked."""
+    if as_json:
+        typer.echo(json.dumps({"error": {"message": message, "exit_code": code, "type": kind}}))
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    sys.exit(code)
+
+
 def main() -> None:
-    """Run the CLI; a NeuroLinkError becomes one line on stderr and its exit code."""
+    """Run the CLI; every error becomes one line on stderr (and JSON under --json) and its exit code."""
+    as_json = "--json" in sys.argv[1:]
     try:
-        app()
+        code = app(standalone_mode=False)
     except NeuroLinkError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
+        _fail(str(exc), int(exc.exit_code), type(exc).__name__, as_json)
+    except ClickException as exc:
+        # A value the parser refused (out of range, wrong type) is bad input; a missing or unknown
+        # argument is a usage error.
+        bad_value = isinstance(exc, BadParameter) and not isinstance(exc, MissingParameter)
+        code = int(ExitCode.INVALID_INPUT) if bad_value else exc.exit_code
+        if not as_json:
+            exc.show()
+            sys.exit(code)
+        _fail(exc.format_message(), code, type(exc).__name__, as_json)
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
-    sys.exit(int(ExitCode.OK))
+    except Exception as exc:
+        # A bug, not bad input: still one line, with the traceback only on request.
+        if os.environ.get("NEUROLINK_DEBUG"):
+            traceback.print_exc()
+        hint = "" if os.environ.get("NEUROLINK_DEBUG") else " (set NEUROLINK_DEBUG=1 for the traceback)"
+        message = f"unexpected {type(exc).__name__}: {exc}{hint}"
+        _fail(message, int(ExitCode.FAILURE), "InternalError", as_json)
+    sys.exit(code if isinstance(code, int) else int(ExitCode.OK))

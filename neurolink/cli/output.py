@@ -17,3 +17,20 @@ def emit(data: dict[str, Any], as_json: bool, text: str | None = None) -> None:
     else:
         for key, value in data.items():
             typer.echo(f"{key}: {value}")
+
+
+def tokens(units: int, decimals: int = 18, symbol: str = "NRL") -> str:
+    """A token amount for people: `units` of 10**-decimals, exactly, with its symbol."""
+    from decimal import Decimal
+
+    text = format(Decimal(units).scaleb(-decimals).normalize(), "f")
+    return f"{text} {symbol}"
+
+
+def when(timestamp: int) -> str:
+    """A Unix time for people: the UTC date and time (0 reads as never)."""
+    from datetime import UTC, datetime
+
+    if timestamp <= 0:
+        return "never"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

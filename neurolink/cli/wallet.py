@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from neurolink.cli import validate
 from neurolink.cli.account import PasswordFileOption
 
 if TYPE_CHECKING:
@@ -13,7 +14,10 @@ if TYPE_CHECKING:
     from neurolink.config import Settings
 
 AccountOption = typer.Option(
-    None, "--account", help="Address of the keystore to sign with (may be left out when there is one)."
+    None,
+    "--account",
+    callback=validate.address,
+    help="Address of the keystore to sign with (may be left out when there is one).",
 )
 __all__ = ["AccountOption", "PasswordFileOption", "unlock_account"]
 

@@ -8,7 +8,21 @@ from neurolink.errors import ConfigError
 
 
 def open_store(settings: Settings) -> ContentStore:
-    """LocalStore at `settings.content_dir` for content_url "local", else a KuboStore at that URL."""
+    """LocalStore at `settings.content_dir` for content_url "local", else a KuboStore at that URL;
+    with content_gateways, reads missing there go to each gateway in turn."""
+    from neurolink.content.remote import GatewayStore, SourcesStore
+
+    primary = open_own_store(settings)
+    if not settings.gateway_urls:
+        return primary
+    gateways: list[ContentStore] = [
+        GatewayStore(url, max_size=settings.content_max_size) for url in settings.gateway_urls
+    ]
+    return SourcesStore(primary, gateways)
+
+
+def open_own_store(settings: Settings) -> ContentStore:
+    """The store content_url names, without the gateways: where this machine writes."""
     url = settings.content_url.strip()
     if url == "local":
         return LocalStore(settings.content_dir, max_size=settings.content_max_size)

@@ -50,6 +50,14 @@ class LocalStore(ContentStore):
         temporary.write_bytes(block)
         os.replace(temporary, path)
 
+    def put_block(self, cid: ContentId, block: bytes) -> None:
+        """Keep one block fetched elsewhere, after checking it against its CID."""
+        from neurolink.content.errors import IntegrityError
+
+        if not cid.verify(block):
+            raise IntegrityError(f"block {cid} does not hash to its CID; not stored")
+        self._write_block(cid, block)
+
     def _get_block(self, cid: ContentId) -> bytes:
         try:
             return self.block_path(cid).read_bytes()

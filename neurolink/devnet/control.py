@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from neurolink.devnet import record
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import DEVNET_CHAIN_ID, is_up, rpc_call, start_anvil
 from neurolink.errors import DevnetError
@@ -14,7 +15,7 @@ from neurolink.errors import DevnetError
 if TYPE_CHECKING:
     from neurolink.devnet.network import NetworkPlan
 
-RUN_FILE = "devnet.json"
+DEFAULT_BLOCK_TIME = 1.0
 
 
 def devnet_dir(home: Path) -> Path:
@@ -22,7 +23,7 @@ def devnet_dir(home: Path) -> Path:
 
 
 def read_run(home: Path) -> dict[str, Any] | None:
-    path = devnet_dir(home) / RUN_FILE
+    path = record.run_file(home)
     if not path.exists():
         return None
     data: dict[str, Any] = json.loads(path.read_text())
@@ -46,10 +47,19 @@ def alive(pid: int) -> bool:
 
 
 def up(
-    home: Path, *, port: int = 8545, chain_id: int = DEVNET_CHAIN_ID, plan: "NetworkPlan | None" = None
+    home: Path,
+    *,
+    port: int = 8545,
+    chain_id: int = DEVNET_CHAIN_ID,
+    plan: "NetworkPlan | None" = None,
+    block_time: float | None = DEFAULT_BLOCK_TIME,
 ) -> dict[str, Any]:
     """Start anvil detached with persisted state; with a `plan`, also deploy, fund wallets and start
-    the provider nodes and the keeper. A running devnet is reported, not doubled."""
+    the provider nodes and the keeper. A running devnet is reported, not doubled.
+
+    `block_time` seconds between empty blocks keeps the chain clock (which every deadline is judged
+    by) moving while nobody sends a transaction; None mines only on transactions.
+    """
     run = read_run(home)
     if run and alive(run["anvil"]["pid"]) and is_up(run["rpc_url"]):
         return {**run, "already_running": True}
@@ -61,12 +71,13 @@ def up(
         state_file=folder / "anvil-state.json",
         log_file=folder / "anvil.log",
         detach=True,
+        block_time=block_time,
     )
     assert anvil.process is not None
     run = {
         "rpc_url": anvil.rpc_url,
         "chain_id": chain_id,
-        "anvil": {"pid": anvil.process.pid, "port": anvil.port},
+        "anvil": {"pid": anvil.process.pid, "port": anvil.port, "block_time": block_time},
         "processes": [],
         "started_at": int(time.time()),
     }
@@ -81,7 +92,8 @@ def up(
 
 
 def _write_run(home: Path, run: dict[str, Any]) -> None:
-    (devnet_dir(home) / RUN_FILE).write_text(json.dumps(run, indent=1))
+    record.run_file(home).write_text(json.dumps(run, indent=1))
+    record.publish(home)
 
 
 def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict[str, Any]:
@@ -110,6 +122,7 @@ def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict
         "wallet": {"address": wallet, "keystore": str(settings.keystore_dir), "password_file": str(password)},
         "processes": network.start_processes(folder, settings, run["rpc_url"], deployment, plan),
     }
+    extra["content_gateway"] = next(p["url"] for p in extra["processes"] if p["role"] == "content")
     _write_run(home, {**run, **extra})
     network.wait_ready(extra["processes"])
     return extra
@@ -148,7 +161,8 @@ def down(home: Path) -> list[int]:
     _terminate(children)
     # Anvil last, so nodes finishing a transaction on their way out still reach it.
     _terminate([run["anvil"]["pid"]])
-    (devnet_dir(home) / RUN_FILE).unlink()
+    record.run_file(home).unlink()
+    record.withdraw(home)
     return [*children, run["anvil"]["pid"]]
 
 
@@ -164,7 +178,8 @@ def status(home: Path) -> dict[str, Any]:
     except DevnetError as exc:
         return {"running": False, "rpc_url": url, "error": str(exc)}
     processes = [{**p, "alive": alive(p["pid"])} for p in run.get("processes", [])]
-    shown: dict[str, Any] = {k: run[k] for k in ("deployment", "job_market", "wallet") if k in run}
+    keys = ("deployment", "job_market", "wallet", "content_gateway")
+    shown: dict[str, Any] = {k: run[k] for k in keys if k in run}
     return {
         "running": True,
         "rpc_url": url,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurolink.devnet.accounts import dev_account
+from neurolink.devnet.anvil import free_port
 from neurolink.errors import DevnetError
 
 if TYPE_CHECKING:
@@ -153,6 +154,12 @@ def start_processes(
     password = password_file(folder)
     cli = neurolink_command()
     started: list[dict[str, Any]] = []
+    # The devnet's store, served read-only: how a node in a home of its own gets specs and inputs.
+    gateway = f"http://127.0.0.1:{free_port()}"
+    log = folder / "logs" / "content.log"
+    env = child_env(settings.home, rpc_url, {})
+    process = _spawn([*cli, "content", "serve", "--port", gateway.rsplit(":", 1)[1]], env, log)
+    started.append({"role": "content", "url": gateway, "pid": process.pid, "log": str(log)})
     for index in range(plan.providers):
         home = provider_home(folder, settings, deployment, index=index, password=password, plan=plan)
         fault = plan.faults.get(index, "none")
@@ -177,6 +184,20 @@ def start_processes(
     return started
 
 
+def gateway_ready(record: dict[str, Any]) -> bool:
+    """Whether the content gateway answers HTTP (a 404 for a made-up path is an answer)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(record["url"] + "/", timeout=0.5).close()
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def node_ready(record: dict[str, Any]) -> bool:
     """Whether a node's log says its daemon started (its workers are up by then)."""
     log = Path(record["log"])
@@ -193,14 +214,16 @@ def wait_ready(processes: list[dict[str, Any]], timeout: float = NODE_READY_TIME
     from neurolink.devnet.control import alive
 
     deadline = time.monotonic() + timeout
-    waiting = [p for p in processes if p["role"] == "provider"]
+    ready = {"provider": node_ready, "content": gateway_ready}
+    waiting = [p for p in processes if p["role"] in ready]
     while waiting:
         for record in list(waiting):
-            if node_ready(record):
+            if ready[record["role"]](record):
                 waiting.remove(record)
             elif not alive(record["pid"]):
                 tail = Path(record["log"]).read_text(errors="replace").splitlines()[-5:]
-                raise DevnetError(f"provider {record['index']} exited during start-up: " + " | ".join(tail))
+                who = f"{record['role']} {record.get('index', '')}".strip()
+                raise DevnetError(f"{who} exited during start-up: " + " | ".join(tail))
         if waiting and time.monotonic() > deadline:
             raise DevnetError(
                 f"{len(waiting)} provider nodes not ready after {timeout:.0f}s; see devnet/logs"

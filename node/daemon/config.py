@@ -66,11 +66,14 @@ def load_node_config(settings: Settings, path: Path | None = None, **overrides: 
 
 def _deployment(settings: Settings) -> dict[str, str]:
     """Contract addresses from $NEUROLINK_HOME/deployments/*.json ({"contracts": {name: address}})."""
+    from neurolink.chain.deployments import devnet_deployment_path
+
     folder = settings.deployments_dir
-    if not folder.is_dir():
-        return {}
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not paths and (devnet := devnet_deployment_path(settings)) is not None and devnet.is_file():
+        paths = [devnet]  # the devnet another home on this machine started (`devnet up` recorded it)
     found: dict[str, str] = {}
-    for path in sorted(folder.glob("*.json")):
+    for path in paths:
         try:
             data = json.loads(path.read_text())
         except ValueError as exc:

@@ -1,10 +1,14 @@
 """`neurolink deploy` as a user runs it: an anvil calling itself Sepolia, an encrypted keystore, then
 the requester's commands with nothing but the deployments file."""
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from neurolink.chain import deployments
 from neurolink.chain.provider import connect
 from neurolink.config import load_settings
 from neurolink.devnet.accounts import dev_account
-from neurolink.devnet.anvil import Anvil, start_anvil
+from neurolink.devnet.anvil import Anvil, free_port, start_anvil
 from neurolink.errors import ConfigError, ExitCode
 
 pytestmark = pytest.mark.e2e
@@ -38,12 +42,13 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(home: Path, *args: str, gateways: str = "") -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "NEUROLINK_HOME": str(home),
         "NEUROLINK_PASSWORD": PASSWORD,
         "NEUROLINK_DEPLOYMENTS": str(home / "deployments"),
+        "NEUROLINK_CONTENT_GATEWAYS": gateways,
     }
     return subprocess.run(
         [NEUROLINK, *args],
@@ -98,7 +103,16 @@ def test_deploy_to_a_testnet_from_a_keystore_then_finds_it(sepolia: Anvil, home:
     rpc = ("--rpc-url", sepolia.rpc_url, "--json")
     quoted = json.loads(_ok(run(home, "job", "quote", str(spec), *rpc)))
     assert quoted["demand_factor"] == 0 and quoted["free_providers"] == 0 and int(quoted["price"]) > 0
-    submitted = json.loads(_ok(run(home, "job", "submit", str(spec), "--payment", "2.5", *rpc)))
+    # On a testnet no provider reads this machine's embedded store: the job is refused, nothing paid...
+    unreachable = run(home, "job", "submit", str(spec), "--payment", "2.5", *rpc)
+    assert unreachable.returncode == ExitCode.NOT_FOUND, unreachable.stderr
+    assert "is only in this machine's store" in json.loads(unreachable.stdout)["error"]["message"]
+    assert json.loads(_ok(run(home, "job", "list", *rpc)))["jobs"] == []
+    # ...until the store is served where providers can reach it.
+    with _content_served(home) as gateway:
+        submitted = json.loads(
+            _ok(run(home, "job", "submit", str(spec), "--payment", "2.5", *rpc, gateways=gateway))
+        )
     assert submitted["payment"] == str(25 * 10**17) and submitted["replicas"] == 3
     job_id = str(submitted["job_id"])
     shown = json.loads(_ok(run(home, "job", "status", job_id, *rpc)))
@@ -111,6 +125,31 @@ def test_deploy_to_a_testnet_from_a_keystore_then_finds_it(sepolia: Anvil, home:
     assert token.functions.balanceOf(dev_account(0).address).call() == balance + 25 * 10**17
     missing = run(home, "job", "status", "4242", *rpc)
     assert missing.returncode == ExitCode.NOT_FOUND and "no job 4242" in missing.stderr
+
+
+@contextlib.contextmanager
+def _content_served(home: Path) -> Iterator[str]:
+    """`neurolink content serve` on this home's store, as a requester on a testnet runs it."""
+    port = free_port()
+    env = {**os.environ, "NEUROLINK_HOME": str(home)}
+    server = subprocess.Popen(
+        [NEUROLINK, "content", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/", timeout=1)
+            except urllib.error.HTTPError:
+                break  # it answers (404 for /)
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "content serve did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> str:

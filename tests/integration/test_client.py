@@ -13,6 +13,8 @@ from neurolink.chain.contracts import Contracts
 from neurolink.chain.provider import connect
 from neurolink.chain.tx import TxSender
 from neurolink.config import Settings, load_settings
+from neurolink.content import LocalStore
+from neurolink.content.gateway import GatewayServer
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
@@ -27,8 +29,12 @@ STAKE = 1_000 * 10**18
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Settings]]:
+    home = tmp_path_factory.mktemp("home")
+    # The requester's store served as providers would reach it: `job submit` refuses content they cannot.
+    gateway = GatewayServer(LocalStore(home / "content"), port=0)
+    gateway.start()
     with start_anvil() as node:
-        settings = load_settings(home=tmp_path_factory.mktemp("home"), rpc_url=node.rpc_url)
+        settings = load_settings(home=home, rpc_url=node.rpc_url, content_gateways=[gateway.url])
         w3 = connect(node.rpc_url)
         contracts = Contracts.bind(w3, deploy_devnet(w3, settings))
         fund(contracts, dev_account(REQUESTER))
@@ -36,6 +42,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Setti
             fund(contracts, dev_account(index))
             register_provider(contracts, dev_account(index), STAKE)
         yield node, settings
+    gateway.shutdown()
 
 
 @pytest.fixture
@@ -150,3 +157,31 @@ def test_unknown_job_and_missing_result_are_named(client: Client, tmp_path: Path
     with pytest.raises(ResultUnavailableError, match="is claiming, not settled"):
         client.result(job.job_id, tmp_path)
     client.cancel(job.job_id)
+
+
+def test_submit_refuses_content_no_provider_can_reach(net: tuple[Anvil, Settings]) -> None:
+    """A requester whose store nobody can read gets a refusal naming the CID, and keeps its tokens."""
+    from coordinator.errors import ContentUnreachableError
+
+    alone = net[1].model_copy(update={"content_gateways": ""})
+    client = Client(alone, dev_account(REQUESTER))
+    before = _balance(client)
+    spec = _spec()
+    with pytest.raises(ContentUnreachableError, match=r"bafkrei\w+ is only in this machine's store"):
+        client.submit(spec, SubmitOptions(payment=10**18))
+    assert _balance(client) == before
+    assert client.contracts.next_job_id() == Client(net[1], None).contracts.next_job_id()
+
+
+def test_permit_deadline_follows_the_chain_clock(net: tuple[Anvil, Settings], client: Client) -> None:
+    """Last in this module: it moves the chain clock two hours past the wall clock, as a cooldown test does.
+
+    A permit deadline taken from the wall clock is then already past on the chain, and createJob reverts.
+    """
+    from neurolink.devnet.anvil import rpc_call
+
+    rpc_call(net[0].rpc_url, "evm_increaseTime", [2 * 3600])
+    rpc_call(net[0].rpc_url, "evm_mine")
+    job = client.submit(_spec(), SubmitOptions(payment=10**18))
+    assert job.used_permit
+    assert client.status(job.job_id).phase == JobPhase.CLAIMING

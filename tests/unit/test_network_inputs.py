@@ -58,7 +58,7 @@ def test_devnet_plan_is_checked(plan: dict[str, object], message: str) -> None:
         (["devnet", "up", "--fault", "two=silent"], "--fault takes INDEX=KIND"),
         (["job", "submit", "README.md", "--input", "nopath"], "--input takes NAME=PATH"),
         (["job", "submit", "README.md", "--payment", "1e-30"], "finer than 18 decimals"),
-        (["job", "submit", "README.md", "--payment", "lots"], "not an amount of tokens"),
+        (["job", "submit", "README.md", "--payment", "lots"], "not an amount: 'lots'"),
     ],
 )
 def test_cli_argument_errors_are_named(

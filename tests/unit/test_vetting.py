@@ -159,6 +159,6 @@ def test_submit_refuses_bad_safetensors_and_no_vet_skips_the_check(
     assert proc.returncode == 3, proc.stderr
     assert "MalformedTensorsError at inputs.data: x.data_offsets: [0, 32] is outside" in proc.stderr
     skipped = _submit(tmp_path, *files, "--no-vet")
-    # Past vetting, the command goes on to the chain, which is not there.
-    assert skipped.returncode == 6, skipped.stderr
-    assert "no JSON-RPC answer" in skipped.stderr
+    # Past vetting, the command goes on to find the wallet, which this home does not have.
+    assert skipped.returncode == 5, skipped.stderr
+    assert "no keystore" in skipped.stderr

@@ -11,6 +11,7 @@ from neurolink.accounts.keystore import Keystore
 from neurolink.chain.tx import TxSender
 from neurolink.cli.main import app
 from neurolink.devnet.accounts import dev_account
+from neurolink.errors import ExitCode, InvalidArgumentError
 from node.daemon.errors import NodeConfigError
 
 pytestmark = pytest.mark.integration
@@ -58,9 +59,8 @@ def test_register_stake_status_unstake_withdraw(
     # The cooldown has not passed: nothing comes back yet.
     assert node("withdraw") == {"earnings": 0, "stake": 0}
 
-    bad = runner.invoke(app, ["node", "stake", "1.5e-30"], env={"NEUROLINK_PASSWORD": PASSWORD})
-    assert bad.exit_code != 0 and isinstance(bad.exception, NodeConfigError)
-    wrong_fault = runner.invoke(
-        app, ["node", "run", "--fault", "lazy", "--no-workers"], env={"NEUROLINK_PASSWORD": PASSWORD}
-    )
+    bad = runner.invoke(app, ["node", "stake", "1.5e-30"])
+    assert isinstance(bad.exception, InvalidArgumentError) and "finer than 18 decimals" in str(bad.exception)
+    assert bad.exception.exit_code == ExitCode.INVALID_INPUT
+    wrong_fault = runner.invoke(app, ["node", "run", "--fault", "lazy", "--no-workers"])
     assert isinstance(wrong_fault.exception, NodeConfigError) and "fault" in str(wrong_fault.exception)
