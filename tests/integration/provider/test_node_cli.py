@@ -59,8 +59,11 @@ def test_register_stake_status_unstake_withdraw(
     # The cooldown has not passed: nothing comes back yet.
     assert node("withdraw") == {"earnings": 0, "stake": 0}
 
-    bad = runner.invoke(app, ["node", "stake", "1.5e-30"])
+    # Precision depends on the token's decimals, read from the chain after unlocking.
+    bad = runner.invoke(app, ["node", "stake", "1.5e-30"], env={"NEUROLINK_PASSWORD": PASSWORD})
     assert isinstance(bad.exception, InvalidArgumentError) and "finer than 18 decimals" in str(bad.exception)
     assert bad.exception.exit_code == ExitCode.INVALID_INPUT
-    wrong_fault = runner.invoke(app, ["node", "run", "--fault", "lazy", "--no-workers"])
+    wrong_fault = runner.invoke(
+        app, ["node", "run", "--fault", "lazy", "--no-workers"], env={"NEUROLINK_PASSWORD": PASSWORD}
+    )
     assert isinstance(wrong_fault.exception, NodeConfigError) and "fault" in str(wrong_fault.exception)
