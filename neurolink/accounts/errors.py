@@ -41,3 +41,9 @@ class PasswordUnavailableError(AccountError):
     """No password file, no NEUROLINK_PASSWORD and no terminal to prompt on."""
 
     exit_code = ExitCode.USAGE
+
+
+class AccountInUseError(AccountError):
+    """Another process holds the account's lock: two signers would race for its nonces."""
+
+    exit_code = ExitCode.UNAVAILABLE

@@ -56,3 +56,9 @@ class TransactionTimeoutError(ChainError):
     """A sent transaction was not mined in time, even after fee bumps."""
 
     exit_code = ExitCode.TIMEOUT
+
+
+class NonceConflictError(ChainError):
+    """The node says a transaction's nonce is used, but not by that transaction: another signer."""
+
+    exit_code = ExitCode.INTEGRITY

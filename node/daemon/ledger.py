@@ -52,12 +52,15 @@ class Phase(StrEnum):
     SETTLED = "settled"
     LOST = "lost"  # claim race lost, job cancelled or expired before our claim
     FAILED = "failed"  # we could not finish (reason saved)
+    # Its steps kept failing past the retry budget: the daemon leaves it alone (reason and the phase it
+    # was in saved) so one broken job cannot hold up the others; its settlement is still recorded.
+    QUARANTINED = "quarantined"
 
 
-TERMINAL = frozenset({Phase.SKIPPED, Phase.SETTLED, Phase.LOST, Phase.FAILED})
+TERMINAL = frozenset({Phase.SKIPPED, Phase.SETTLED, Phase.LOST, Phase.FAILED, Phase.QUARANTINED})
 JOB_COLUMNS = "job_id, phase, reason, info, salt, result_cid, digest, earned, slashed, busy_seconds"
 EVENT_COLUMNS = "tx_hash, log_index, block_number, block_hash, name, job_id, args"
-TX_COLUMNS = "tx_hash, nonce, action, job_id, raw, status, max_fee, tip, sent_at"
+TX_COLUMNS = "tx_hash, nonce, action, job_id, raw, status, max_fee, tip, sent_at, error"
 
 
 class TxStatus(StrEnum):
@@ -104,6 +107,8 @@ class TxRow:
     max_fee: int
     tip: int
     sent_at: float
+    # Why it ended as it did: the decoded revert, or what dropped it.
+    error: str = ""
 
 
 class Ledger:
@@ -259,6 +264,10 @@ class Ledger:
             )
         return salt
 
+    def quarantined(self) -> list[JobRow]:
+        """Jobs set aside after their retry budget ran out (for `node status`)."""
+        return [j for j in self.jobs() if j.phase is Phase.QUARANTINED]
+
     def counts_by_phase(self) -> dict[str, int]:
         rows = self._db.execute("SELECT phase, COUNT(*) FROM jobs GROUP BY phase").fetchall()
         return {str(r[0]): int(r[1]) for r in rows}
@@ -300,9 +309,10 @@ class Ledger:
         rows = self._db.execute(query + " ORDER BY nonce, sent_at", params).fetchall()
         return [_tx(r) for r in rows]
 
-    def job_txs(self, job_id: int, action: str) -> list[TxRow]:
+    def job_txs(self, job_id: int | None, action: str) -> list[TxRow]:
+        """The txs of `job_id`'s `action` (job_id None: of an action for no job, such as withdraw)."""
         rows = self._db.execute(
-            f"SELECT {TX_COLUMNS} FROM txs WHERE job_id = ? AND action = ? ORDER BY nonce, sent_at",
+            f"SELECT {TX_COLUMNS} FROM txs WHERE job_id IS ? AND action = ? ORDER BY nonce, sent_at",
             (job_id, action),
         ).fetchall()
         return [_tx(r) for r in rows]
@@ -317,4 +327,4 @@ def _event(r: tuple[Any, ...]) -> EventRow:
 
 
 def _tx(r: tuple[Any, ...]) -> TxRow:
-    return TxRow(r[0], r[1], r[2], r[3], r[4], TxStatus(r[5]), r[6], r[7], r[8])
+    return TxRow(r[0], r[1], r[2], r[3], r[4], TxStatus(r[5]), r[6], r[7], r[8], r[9])
