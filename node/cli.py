@@ -297,7 +297,9 @@ def run(
     *,
     workers: bool = typer.Option(True, "--workers/--no-workers", help="Start the Celery device workers too."),
     fault: str = typer.Option(
-        "none", help="DEMOS AND TESTS ONLY: misbehave on purpose (none, wrong-result, silent)."
+        None,
+        help="DEVNETS ONLY: misbehave on purpose (none, wrong-result, silent); default: the config's,"
+        " else none. Refused on any chain id but 31337 and 1337.",
     ),
     metrics_port: int = typer.Option(None, help="Serve Prometheus metrics on this port."),
     json_logs: bool = typer.Option(False, "--json-logs", help="One JSON object per log line."),

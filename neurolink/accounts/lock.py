@@ -45,6 +45,7 @@ class AccountLock:
         return self
 
     def release(self) -> None:
+        _HELD.pop(self.path, None)
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
