@@ -3,7 +3,7 @@
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,7 +36,9 @@ class Settings(BaseModel):
     content_url: str = "local"
     # Largest object the content store accepts or hands back, in bytes (default 8 GiB).
     content_max_size: int = Field(default=8 * 1024**3, gt=0)
-    confirmations: int = Field(default=0, ge=0, le=64)
+    # Blocks a node's watcher stays behind the head; "auto": the chain's `safe` block where the RPC has
+    # the tag, else the chain's default (neurolink.chain.finality), which is 0 only on devnets.
+    confirmations: Annotated[int, Field(ge=0, le=1024)] | Literal["auto"] = "auto"
     log_json: bool = False
 
     @property

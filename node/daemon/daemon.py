@@ -20,6 +20,7 @@ from node.daemon.errors import FaultRefusedError, is_transient
 from node.daemon.ledger import EventRow, JobRow, Ledger, Phase, TxStatus
 from node.daemon.market import CLOSED, ChainJob, Market
 from node.daemon.policy import Policy
+from node.daemon.reorg import rederive
 
 if TYPE_CHECKING:
     from node.daemon.dispatcher import JobDispatcher
@@ -104,6 +105,8 @@ class Daemon:
         self._streak: dict[int | str, int] = {}
         self._step_at: dict[int | str, float] = {}
         self.step_errors = 0
+        # Jobs to re-derive from the contract after a reorganisation (kept until done).
+        self._rederive_pending: set[int] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -153,6 +156,7 @@ class Daemon:
         """
         if not self._contained(None, "watch", self.watcher.poll):
             return  # without the chain's events and head nothing below can be decided
+        self._after_reorg()
         self._contained(None, "follow transactions", self.submitter.poll)
         blocked: set[int] = set()
         for event in self.ledger.pending_events():
@@ -217,6 +221,38 @@ class Daemon:
     def _is_quarantined(self, job_id: int) -> bool:
         row = self.ledger.job(job_id)
         return row is not None and row.phase is Phase.QUARANTINED
+
+    # -- reorganisations -------------------------------------------------------------------------
+
+    def _after_reorg(self) -> None:
+        """Re-derive every job a reorganisation may have touched: the active ones (our own txs are not
+        watched events) and those whose events were dropped (a settlement may be undone)."""
+        reorged = self.watcher.take_reorged()
+        if reorged is not None:
+            active = {j.job_id for j in self.ledger.jobs(active_only=True)}
+            self._rederive_pending |= reorged | active
+            # Receipts the fork took away: those txs are followed again (re-sent if the node lost them).
+            self._contained(None, "recheck transactions", self.submitter.recheck, self._rederive_pending)
+        for job_id in sorted(self._rederive_pending):
+            if self._contained(job_id, "re-derive after a reorganisation", self._rederive, job_id):
+                self._rederive_pending.discard(job_id)
+
+    def _rederive(self, job_id: int) -> None:
+        row = self.ledger.job(job_id)
+        if row is None:
+            return
+        chain = self.market.phase(job_id)
+        if chain is JobPhase.NONE:
+            # Its creation was undone: forget it, so its JobCreated (if mined again) is considered anew.
+            self.ledger.forget_job(job_id)
+            log.warning("job undone by a reorganisation", extra={"job_id": job_id, "was": row.phase.value})
+            return
+        want = rederive(row, chain, self.market.slot_of(job_id, self.me))
+        if want is None:
+            return
+        reason = f"re-derived after a reorganisation (was {row.phase.value})"
+        self.ledger.update_job(job_id, want, reason=reason, earned=0, slashed=0)
+        log.warning("job re-derived", extra={"job_id": job_id, "was": row.phase.value, "now": want.value})
 
     # -- events ----------------------------------------------------------------------------------
 

@@ -33,7 +33,10 @@ CREATE TABLE IF NOT EXISTS txs (
     sent_at REAL NOT NULL, error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS txs_nonce ON txs (nonce);
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 """
+# Scanned block hashes kept to find where a reorganisation forked.
+BLOCK_WINDOW = 256
 
 
 class Phase(StrEnum):
@@ -180,10 +183,26 @@ class Ledger:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('cursor', ?)", (str(cursor),))
         return added
 
-    def drop_events_after(self, block_number: int) -> int:
-        """Forget events above `block_number` (after a reorganisation deeper than the confirmations)."""
-        cur = self._db.execute("DELETE FROM events WHERE block_number > ?", (block_number,))
-        return cur.rowcount
+    def drop_events_after(self, block_number: int) -> list[int | None]:
+        """Forget events and block hashes above `block_number` (a reorganisation forked there) and move
+        the cursor down to it; returns the dropped events' job ids."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT job_id FROM events WHERE block_number > ?", (block_number,)).fetchall()
+            db.execute("DELETE FROM events WHERE block_number > ?", (block_number,))
+            db.execute("DELETE FROM blocks WHERE number > ?", (block_number,))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('cursor', ?)", (str(block_number),))
+        return [r[0] for r in rows]
+
+    def remember_block(self, number: int, block_hash: str) -> None:
+        """Keep a scanned block's hash (the newest BLOCK_WINDOW of them)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO blocks (number, hash) VALUES (?, ?)", (number, block_hash))
+            db.execute("DELETE FROM blocks WHERE number <= ?", (number - BLOCK_WINDOW,))
+
+    def known_blocks(self) -> list[tuple[int, str]]:
+        """The kept (number, hash) pairs, newest first."""
+        rows = self._db.execute("SELECT number, hash FROM blocks ORDER BY number DESC").fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     def pending_events(self) -> list[EventRow]:
         rows = self._db.execute(
@@ -233,6 +252,10 @@ class Ledger:
             (job_id, phase.value, reason, json.dumps(info, sort_keys=True, default=str), now, now),
         )
         return cur.rowcount == 1
+
+    def forget_job(self, job_id: int) -> None:
+        """Remove a job whose creation a reorganisation undid, so its JobCreated is considered afresh."""
+        self._db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
 
     def update_job(self, job_id: int, phase: Phase | None = None, **fields: Any) -> None:
         allowed = {"reason", "salt", "result_cid", "digest", "earned", "slashed", "busy_seconds", "info"}

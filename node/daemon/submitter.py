@@ -77,6 +77,16 @@ class Submitter:
         for nonce in sorted({tx.nonce for tx in self.ledger.txs(status=TxStatus.PENDING)}):
             self._follow(nonce)
 
+    def recheck(self, job_ids: set[int]) -> None:
+        """After a reorganisation: a MINED or REVERTED tx of these jobs (or of no job) whose receipt is
+        gone is PENDING again, so `poll` follows it (and re-sends it if the node lost it)."""
+        for row in self.ledger.txs():
+            if row.status not in (TxStatus.MINED, TxStatus.REVERTED):
+                continue
+            if (row.job_id is None or row.job_id in job_ids) and self.sender.receipt(row.tx_hash) is None:
+                self.ledger.set_tx_status(row.tx_hash, TxStatus.PENDING)
+                log.warning("receipt undone by a reorganisation", extra={"tx_hash": row.tx_hash})
+
     # -- what the daemon asks ---------------------------------------------------------------------
 
     def outcome(self, job_id: int | None, action: str) -> TxStatus | None:
