@@ -46,6 +46,7 @@ def test_a_second_signer_is_refused_with_the_holder_named(tmp_path: Path) -> Non
         # Every CLI command that signs goes through the same lock: here the provider's withdraw.
         refused = subprocess.run(
             [*neurolink_command(), "node", "withdraw", "--password-file", str(tmp_path / "pw")],
+            check=False,
             env=env,
             capture_output=True,
             text=True,

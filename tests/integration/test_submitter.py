@@ -216,7 +216,8 @@ def test_nonce_too_low_from_a_second_signer_is_a_conflict_not_success(
     token = contract_at(w3, "NeuroToken", address)
     ledger = Ledger(tmp_path / "ledger.sqlite")
     submitter = Submitter(w3, dev_account(9), ledger)
-    ours = submitter.sender.sign(submitter.sender.build(token.functions.faucet()), "faucet", meta={"job_id": 4})
+    faucet = submitter.sender.build(token.functions.faucet())
+    ours = submitter.sender.sign(faucet, "faucet", meta={"job_id": 4})
     TxSender(w3, dev_account(9)).transact(token.functions.approve(address, 1))  # the second signer
     with pytest.raises(NonceConflictError, match="second program signing"):
         submitter.sender.broadcast(ours)

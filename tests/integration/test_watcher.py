@@ -167,7 +167,8 @@ def test_finality_follows_the_safe_tag_off_devnet_and_is_immediate_on_devnet(tmp
     for chain_id, read_at_once in ((31337, True), (11155111, False)):
         with start_anvil(chain_id=chain_id) as node:
             w3 = connect(node.rpc_url)
-            token = contract_at(w3, "NeuroToken", TxSender(w3, dev_account(0)).deploy("NeuroToken", 0).address)
+            deployed = TxSender(w3, dev_account(0)).deploy("NeuroToken", 0)
+            token = contract_at(w3, "NeuroToken", deployed.address)
             TxSender(w3, dev_account(1)).transact(token.functions.approve(token.address, 1))
             ledger = Ledger(tmp_path / f"{chain_id}.sqlite")
             watcher = Watcher(w3, ledger, [token], ["Approval"])
