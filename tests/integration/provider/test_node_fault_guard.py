@@ -38,7 +38,9 @@ def test_fault_injection_is_refused_off_devnet(sepolia_like: Anvil, tmp_path: Pa
         env["NEUROLINK_NODE_FAULT"] = "silent"
     args = ["--fault", "silent"] if where == "flag" else []
     command = [*neurolink_command(), "node", "run", "--no-workers", "--password-file", str(tmp_path / "pw")]
-    done = subprocess.run([*command, *args], check=False, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*command, *args], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == ExitCode.INVALID_INPUT, done.stderr[-2000:]
     assert f"chain {SEPOLIA} is not one" in done.stderr and "devnets only" in done.stderr
     assert not (tmp_path / "keystore").joinpath("txs").exists()
