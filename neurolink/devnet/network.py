@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurolink.devnet.accounts import dev_account
+from neurolink.devnet.pids import alive, started_at
 from neurolink.errors import DevnetError
 
 if TYPE_CHECKING:
@@ -163,7 +164,8 @@ def start_processes(
         process = _spawn(args, env, log)
         address = str(dev_account(FIRST_PROVIDER_INDEX + index).address)
         started.append({"role": "provider", "index": index, "address": address, "fault": fault,
-                        "pid": process.pid, "log": str(log), "home": str(home)})  # fmt: skip
+                        "pid": process.pid, "started_at": started_at(process.pid),
+                        "log": str(log), "home": str(home)})  # fmt: skip
     if plan.keeper:
         home = folder / "keeper"
         import_dev_key(home / "keystore", KEEPER_INDEX, password)
@@ -173,7 +175,8 @@ def start_processes(
                 "--interval", str(plan.keeper_interval)]  # fmt: skip
         process = _spawn(args, env, log)
         started.append({"role": "keeper", "address": str(dev_account(KEEPER_INDEX).address),
-                        "pid": process.pid, "log": str(log), "home": str(home)})  # fmt: skip
+                        "pid": process.pid, "started_at": started_at(process.pid),
+                        "log": str(log), "home": str(home)})  # fmt: skip
     return started
 
 
@@ -190,7 +193,6 @@ def node_ready(record: dict[str, Any]) -> bool:
 
 def wait_ready(processes: list[dict[str, Any]], timeout: float = NODE_READY_TIMEOUT_S) -> None:
     """Wait until every node has started; a node that exits first is reported with its log's tail."""
-    from neurolink.devnet.control import alive
 
     deadline = time.monotonic() + timeout
     waiting = [p for p in processes if p["role"] == "provider"]
