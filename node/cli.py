@@ -283,6 +283,8 @@ def status(*, args: NodeArgs) -> None:
         "free": info["free"],
         "unstaking": info["unstaking"],
         "jobs": ledger.counts_by_phase(),
+        # Jobs set aside after their retry budget ran out: the operator's to look at.
+        "quarantined": [{"job_id": j.job_id, "reason": j.reason} for j in ledger.quarantined()],
         "earned": totals["earned"],
         "slashed": totals["slashed"],
         "claimable": chain.market.claimable(address),

@@ -1,4 +1,5 @@
-"""Prometheus metrics of a node: jobs by phase, earnings, slashes, device busy time, chain lag."""
+"""Prometheus metrics of a node: jobs by phase (quarantined included), earnings, slashes, device busy
+time, chain lag, failed steps."""
 
 import logging
 from typing import TYPE_CHECKING
@@ -47,6 +48,11 @@ class NodeMetrics:
         self.claimable = Gauge(
             "neurolink_node_claimable_tokens", "Earnings waiting to be withdrawn", registry=self.registry
         )
+        self.step_errors = Gauge(
+            "neurolink_node_step_errors",
+            "Steps of the daemon's loop that raised since it started (each retried or quarantined)",
+            registry=self.registry,
+        )
         self._server: WSGIServer | None = None
 
     def start(self) -> None:
@@ -75,3 +81,4 @@ class NodeMetrics:
         self.lag.set(daemon.watcher.lag)
         self.head.set(daemon.watcher.head)
         self.claimable.set(daemon.market.claimable(daemon.me))
+        self.step_errors.set(daemon.step_errors)
