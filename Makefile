@@ -31,6 +31,7 @@ build: bootstrap
 lint: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: bootstrap
 	$(BIN)/mypy

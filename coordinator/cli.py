@@ -83,8 +83,8 @@ def keeper(
 ) -> None:
     """Settle, fail or expire every job whose deadline passed (runs until SIGINT/SIGTERM)."""
     from coordinator.keeper import Keeper
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.tx import TxSender
+    from neurolink.protocol.contracts import Contracts
 
     settings, w3, deployment = args.connect()
     runner = Keeper(Contracts.bind(w3, deployment), TxSender(w3, args.signer(settings)))

@@ -70,12 +70,12 @@ def _write_run(home: Path, run: dict[str, Any]) -> None:
 
 
 def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict[str, Any]:
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.deployments import deployment_path
     from neurolink.chain.provider import connect
     from neurolink.config import load_settings
     from neurolink.devnet import network
     from neurolink.devnet.bootstrap import deploy_devnet, fund
+    from neurolink.protocol.contracts import Contracts
 
     if run["chain_id"] != DEVNET_CHAIN_ID:
         raise DevnetError(f"the network needs chain id {DEVNET_CHAIN_ID}, where the token's faucet works")

@@ -21,9 +21,9 @@ from neurolink.devnet.pids import alive, started_at
 from neurolink.errors import DevnetError
 
 if TYPE_CHECKING:
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.deployments import Deployment
     from neurolink.config import Settings
+    from neurolink.protocol.contracts import Contracts
 
 REQUESTER_INDEX = 1
 FIRST_PROVIDER_INDEX = 2

@@ -174,7 +174,14 @@ class Daemon:
                 self._contained(job.job_id, f"step {job.phase.value}", self._advance, job)
         self._contained(None, "withdraw", self._maybe_withdraw)
         if self.metrics is not None:
-            self._contained(None, "metrics", self.metrics.update, self)
+            self._contained(None, "metrics", self._update_metrics, self.metrics)
+
+    def _update_metrics(self, metrics: "NodeMetrics") -> None:
+        from node.daemon.metrics import Readings
+
+        claimable = self.market.claimable(self.me)
+        readings = Readings(self.watcher.head, self.watcher.lag, claimable, self.step_errors)
+        metrics.update(self.ledger, readings)
 
     # -- error boundaries ------------------------------------------------------------------------
 

@@ -2,16 +2,25 @@
 time, chain lag, failed steps."""
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from node.daemon.ledger import Phase
+from node.daemon.ledger import Ledger, Phase
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from node.daemon.daemon import Daemon
-
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the daemon knows beyond its ledger, read once per tick (the metrics never see the daemon)."""
+
+    head: int
+    lag: int
+    claimable: int
+    step_errors: int
 
 
 class NodeMetrics:
@@ -70,15 +79,15 @@ class NodeMetrics:
             self._server.server_close()
             self._server = None
 
-    def update(self, daemon: "Daemon") -> None:
-        counts = daemon.ledger.counts_by_phase()
+    def update(self, ledger: Ledger, readings: Readings) -> None:
+        counts = ledger.counts_by_phase()
         for phase in Phase:
             self.jobs.labels(phase=phase.value).set(counts.get(phase.value, 0))
-        totals = daemon.ledger.totals()
+        totals = ledger.totals()
         self.earned.set(totals["earned"])
         self.slashed.set(totals["slashed"])
-        self.busy.set(daemon.ledger.busy_seconds())
-        self.lag.set(daemon.watcher.lag)
-        self.head.set(daemon.watcher.head)
-        self.claimable.set(daemon.market.claimable(daemon.me))
-        self.step_errors.set(daemon.step_errors)
+        self.busy.set(ledger.busy_seconds())
+        self.lag.set(readings.lag)
+        self.head.set(readings.head)
+        self.claimable.set(readings.claimable)
+        self.step_errors.set(readings.step_errors)

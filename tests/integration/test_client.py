@@ -10,7 +10,6 @@ import pytest
 
 from coordinator.client import Client, JobState, SubmitOptions
 from coordinator.errors import JobNotFoundError, ResultUnavailableError
-from neurolink.chain.contracts import Contracts
 from neurolink.chain.provider import connect
 from neurolink.chain.tx import TxSender
 from neurolink.config import Settings, load_settings
@@ -18,6 +17,7 @@ from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
 from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.views import JobPhase
 from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
 
