@@ -141,7 +141,12 @@ class Daemon:
     def run(self) -> None:
         """Tick every `poll_interval` until stopped; every step of a tick has its own error boundary."""
         while not self._stop.is_set():
-            self.tick()
+            try:
+                self.tick()
+            except Exception:
+                # Only the ledger itself can fail outside the steps' boundaries (a full disk, say):
+                # a daemon that dies strands its jobs, so log it and try again next round.
+                log.exception("tick failed, retrying")
             self._stop.wait(self.poll_interval)
 
     def request_stop(self) -> None:
