@@ -105,8 +105,10 @@ class Daemon:
         self._streak: dict[int | str, int] = {}
         self._step_at: dict[int | str, float] = {}
         self.step_errors = 0
-        # Jobs to re-derive from the contract after a reorganisation (kept until done).
+        # After a reorganisation, until done: jobs to re-derive from the contract, and whether our
+        # txs' receipts still need checking.
         self._rederive_pending: set[int] = set()
+        self._recheck_pending = False
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -243,8 +245,11 @@ class Daemon:
         if reorged is not None:
             active = {j.job_id for j in self.ledger.jobs(active_only=True)}
             self._rederive_pending |= reorged | active
+            self._recheck_pending = True
+        if self._recheck_pending:
             # Receipts the fork took away: those txs are followed again (re-sent if the node lost them).
-            self._contained(None, "recheck transactions", self.submitter.recheck, self._rederive_pending)
+            jobs = set(self._rederive_pending)
+            self._recheck_pending = not self._contained(None, "recheck", self.submitter.recheck, jobs)
         for job_id in sorted(self._rederive_pending):
             if self._contained(job_id, "re-derive after a reorganisation", self._rederive, job_id):
                 self._rederive_pending.discard(job_id)
@@ -564,7 +569,7 @@ class Daemon:
 
     def _settle(self, job_id: int) -> None:
         """Anyone may settle a due job; another node winning the race is fine."""
-        if self.submitter.outcome(job_id, "settle") is TxStatus.PENDING:
+        if self.submitter.pending(job_id, "settle"):
             return
         try:
             self.submitter.send(
@@ -582,7 +587,7 @@ class Daemon:
         claimable = self.market.claimable(self.me)
         if claimable == 0 or claimable < self.withdraw_threshold:
             return
-        if self.submitter.outcome(None, "withdraw") is TxStatus.PENDING:
+        if self.submitter.pending(None, "withdraw"):
             return
         crash_point("before-withdraw")
         try:

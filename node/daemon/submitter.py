@@ -100,6 +100,10 @@ class Submitter:
                 return status
         return TxStatus.REPLACED
 
+    def pending(self, job_id: int | None, action: str) -> bool:
+        """Whether a tx for this job's `action` is still in flight (whatever earlier ones became)."""
+        return any(r.status is TxStatus.PENDING for r in self.ledger.job_txs(job_id, action))
+
     def reverts(self, job_id: int | None, action: str) -> list[str]:
         """The decoded errors of this job's `action` txs that were mined and reverted, oldest first."""
         return [r.error for r in self.ledger.job_txs(job_id, action) if r.status is TxStatus.REVERTED]
