@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How far back a reorganisation is assumed to reach for txs of no job (withdraws): far beyond the
+# watcher's window of kept blocks on any chain, without asking for the receipt of every old one.
+RECHECK_NO_JOB_S = 6 * 3600
+
 
 class Submitter:
     """Sends contract calls for one account without waiting: `send` signs, journals and broadcasts;
@@ -78,12 +82,15 @@ class Submitter:
             self._follow(nonce)
 
     def recheck(self, job_ids: set[int]) -> None:
-        """After a reorganisation: a MINED or REVERTED tx of these jobs (or of no job) whose receipt is
-        gone is PENDING again, so `poll` follows it (and re-sends it if the node lost it)."""
+        """After a reorganisation: a MINED or REVERTED tx of these jobs (or a recent one of no job, such
+        as a withdraw) whose receipt is gone is PENDING again, so `poll` follows it (and re-sends it if
+        the node lost it)."""
+        recent = time.time() - RECHECK_NO_JOB_S
         for row in self.ledger.txs():
             if row.status not in (TxStatus.MINED, TxStatus.REVERTED):
                 continue
-            if (row.job_id is None or row.job_id in job_ids) and self.sender.receipt(row.tx_hash) is None:
+            ours = row.job_id in job_ids if row.job_id is not None else row.sent_at > recent
+            if ours and self.sender.receipt(row.tx_hash) is None:
                 self.ledger.set_tx_status(row.tx_hash, TxStatus.PENDING)
                 log.warning("receipt undone by a reorganisation", extra={"tx_hash": row.tx_hash})
 
