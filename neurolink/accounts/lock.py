@@ -1,4 +1,4 @@
-"""One signer per account: an exclusive lock file next to the keystore, held while a process may sign."""
+"""One signer per account: an exclusive lock file beside the keystore folder, held while a process signs."""
 
 import fcntl
 import json
@@ -14,14 +14,15 @@ _HELD: dict[Path, "AccountLock"] = {}
 
 
 class AccountLock:
-    """`flock` on `<keystore dir>/.<address>.lock` (hidden, so not read as a keystore); the file names
-    the holder (pid, command, since when).
+    """`flock` on `<keystore dir>.locks/<address>.lock`, a folder beside the keystore folder (tools that
+    read every file of the keystore folder as a key, such as `cast --keystore`, never meet it); the file
+    names the holder (pid, command, since when).
 
     The kernel drops the lock when the holder dies, kill -9 included, so a stale file never blocks.
     """
 
     def __init__(self, keystore_dir: Path, address: str) -> None:
-        self.path = keystore_dir / f".{address.lower()}.lock"
+        self.path = lock_dir(keystore_dir) / f"{address.lower()}.lock"
         self.address = address
         self._fd: int | None = None
 
@@ -59,6 +60,10 @@ class AccountLock:
             return f"pid {int(data['pid'])} ({data['command']}) since {since}"
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"
+
+
+def lock_dir(keystore_dir: Path) -> Path:
+    return keystore_dir.with_name(keystore_dir.name + ".locks")
 
 
 def hold_account(keystore_dir: Path, address: str) -> AccountLock:
