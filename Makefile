@@ -39,6 +39,7 @@ build: bootstrap
 lint: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: bootstrap
 	$(BIN)/mypy

@@ -101,8 +101,8 @@ def keeper(
 ) -> None:
     """Settle, fail or expire every job whose deadline passed (runs until SIGINT/SIGTERM)."""
     from coordinator.keeper import Keeper
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.tx import TxSender
+    from neurolink.protocol.contracts import Contracts
 
     settings = args.settings()
     signer = args.signer(settings)

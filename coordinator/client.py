@@ -14,10 +14,10 @@ from coordinator.errors import (
     ResultUnavailableError,
 )
 from coordinator.pricing import JobShape, MarketSnapshot, PricingParams, Quote, quote
-from neurolink.chain.contracts import Contracts, closed, due_at
 from neurolink.chain.deployments import for_chain
 from neurolink.chain.provider import connect, poll_latency
 from neurolink.chain.tx import TxSender
+from neurolink.protocol.contracts import Contracts, closed, due_at
 from neurolink.protocol.params import JobParams, Requirements
 from neurolink.protocol.tiers import tier_level
 from neurolink.protocol.views import JobPhase, JobView

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from neurolink.chain.contracts import Contracts, due_at
 from neurolink.chain.errors import TransactionRevertedError
+from neurolink.protocol.contracts import Contracts, due_at
 from neurolink.protocol.views import JobStatus, JobView
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -40,7 +40,9 @@ class Settings(BaseModel):
     content_gateways: str = ""
     # Largest object the content store accepts or hands back, in bytes (default 8 GiB).
     content_max_size: int = Field(default=8 * 1024**3, gt=0)
-    confirmations: int = Field(default=0, ge=0, le=64)
+    # Blocks a node's watcher stays behind the head; "auto": the chain's `safe` block where the RPC has
+    # the tag, else the chain's default (neurolink.chain.finality), which is 0 only on devnets.
+    confirmations: Annotated[int, Field(ge=0, le=1024)] | Literal["auto"] = "auto"
     # Job processes run in bubblewrap: "auto" when it is installed, "required" refuses to run
     # without it, "off" never (devnets only: `node run` refuses public chains unsandboxed).
     sandbox: Literal["auto", "required", "off"] = "auto"
@@ -88,7 +90,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 def _devnet_defaults(home: Path, values: dict[str, Any]) -> None:
     """What nothing else set comes from the devnet `home` started, else the one this user last started:
     its RPC URL (whatever its --port) and, for a node reading that devnet, its content gateway."""
-    from neurolink.devnet import record
+    from neurolink import devnet_record as record
 
     run = record.current(home)
     if run is None:

@@ -296,6 +296,8 @@ def status(*, args: NodeArgs) -> None:
         "free": info["free"],
         "unstaking": info["unstaking"],
         "jobs": ledger.counts_by_phase(),
+        # Jobs set aside after their retry budget ran out: the operator's to look at.
+        "quarantined": [{"job_id": j.job_id, "reason": j.reason} for j in ledger.quarantined()],
         "earned": totals["earned"],
         "slashed": totals["slashed"],
         "claimable": chain.market.claimable(address),
@@ -317,7 +319,9 @@ def run(
     *,
     workers: bool = typer.Option(True, "--workers/--no-workers", help="Start the Celery device workers too."),
     fault: str = typer.Option(
-        "none", help="DEMOS AND TESTS ONLY: misbehave on purpose (none, wrong-result, silent)."
+        None,
+        help="DEVNETS ONLY: misbehave on purpose (none, wrong-result, silent); default: the config's,"
+        " else none. Refused on any chain id but 31337 and 1337.",
     ),
     metrics_port: int = typer.Option(None, help="Serve Prometheus metrics on this port."),
     json_logs: bool = typer.Option(False, "--json-logs", help="One JSON object per log line."),

@@ -18,9 +18,9 @@ import torch
 
 from neurolink.config import Settings, load_settings
 from node.worker.app import TASK_PING, make_app
+from node.worker.context import RankContext
 from node.worker.dispatch import Dispatcher
 from node.worker.pool import WorkerPool
-from node.worker.runner import RankContext
 from node.worker.samples import SampleJob, benchmark_job, train_job
 from node.worker.workloads import run_workload
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from neurolink.chain.contracts import Contracts
+    from neurolink.protocol.contracts import Contracts
 
 CHEATER = 2
 console = Console(stderr=True, width=110)

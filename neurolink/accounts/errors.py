@@ -47,3 +47,9 @@ class InvalidPasswordError(AccountError):
     """A password file cannot be read, or the password given is empty."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+
+class AccountInUseError(AccountError):
+    """Another process holds the account's lock: two signers would race for its nonces."""
+
+    exit_code = ExitCode.UNAVAILABLE

@@ -168,7 +168,7 @@ def find(chain_id: int, settings: "Settings") -> Deployment | None:
 
 def devnet_deployment_path(settings: "Settings") -> Path | None:
     """The deployments file of the devnet at `settings.rpc_url` when another home here started it."""
-    from neurolink.devnet import record
+    from neurolink import devnet_record as record
 
     run = record.current(settings.home)
     if not run or run.get("rpc_url") != settings.rpc_url or not isinstance(run.get("deployment"), str):

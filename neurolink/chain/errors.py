@@ -60,3 +60,9 @@ class TransactionTimeoutError(ChainError):
 
 class InsufficientFundsError(ChainError):
     """The sending account's ETH does not cover a transaction's gas (and value)."""
+
+
+class NonceConflictError(ChainError):
+    """The node says a transaction's nonce is used, but not by that transaction: another signer."""
+
+    exit_code = ExitCode.INTEGRITY

@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from neurolink.chain.artifacts import load_artifact
-from neurolink.chain.errors import ChainError, InsufficientFundsError, TransactionTimeoutError
+from neurolink.chain.errors import (
+    ChainError,
+    InsufficientFundsError,
+    NonceConflictError,
+    TransactionTimeoutError,
+)
 from neurolink.chain.provider import poll_latency, wait_for_receipt
 from neurolink.chain.revert import logic_error, revert_error
 
@@ -22,8 +27,11 @@ GAS_MARGIN = 1.2
 REPLACEMENT_BUMP = 1.125
 # How often a transaction is re-priced when the node refuses its fees at broadcast.
 MAX_REPRICES = 4
-# Node answers meaning "these exact bytes (or this nonce) are already taken care of".
-KNOWN_MARKERS = ("already known", "already imported", "nonce too low")
+# Node answers meaning "these exact bytes are already taken care of".
+KNOWN_MARKERS = ("already known", "already imported")
+# Node answers meaning "a transaction with this nonce is already mined": ours (a re-broadcast after a
+# restart) only if its hash has a receipt; otherwise another signer used the account.
+NONCE_USED_MARKERS = ("nonce too low", "nonce is too low", "oldnonce")
 # Node answers meaning "the fees are below what the next block needs".
 UNDERPRICED_MARKERS = ("underpriced", "less than block base fee", "fee too low")
 # Node answers meaning "the sender's ETH does not cover gas * price + value".
@@ -158,6 +166,14 @@ class TxSender:
                 if any(marker in text for marker in FUNDS_MARKERS):
                     self.resync()
                     raise self._unfunded(sent) from exc
+                if any(marker in text for marker in NONCE_USED_MARKERS):
+                    self.resync()
+                    if self.receipt(sent.tx_hash) is not None:
+                        return sent
+                    raise NonceConflictError(
+                        f"{sent.action}: nonce {sent.nonce} of {self.address} was used by another"
+                        " transaction (is a second program signing for this account?)"
+                    ) from exc
                 if not any(marker in text for marker in UNDERPRICED_MARKERS):
                     self.resync()
                     raise
@@ -210,7 +226,7 @@ class TxSender:
         else:
             receipt = self._wait_replacing(sent, others)
         if receipt["status"] != 1:
-            self._raise_replayed(dict(sent.params), receipt, sent.action)
+            self.raise_replayed(dict(sent.params), receipt, sent.action)
         return receipt
 
     def _wait_replacing(self, sent: SentTx, others: tuple[str, ...]) -> "TxReceipt":
@@ -233,17 +249,20 @@ class TxSender:
             f" ({len(hashes)} signatures)"
         )
 
-    def _raise_replayed(self, tx: dict[str, Any], receipt: "TxReceipt", action: str) -> None:
+    def raise_replayed(self, tx: Mapping[str, Any], receipt: "TxReceipt", action: str) -> None:
+        """Raise the decoded error of the reverted `receipt` by replaying `tx` on the state before its
+        block, then (when a tx mined before it in the same block made it fail) on the state after it."""
         from web3.exceptions import ContractLogicError, Web3RPCError
 
         call = {k: v for k, v in tx.items() if k in ("from", "to", "data", "value", "gas")}
-        try:
-            self.w3.eth.call(cast("TxParams", call), receipt["blockNumber"] - 1)
-        except ContractLogicError as exc:
-            raise logic_error(action, exc) from exc
-        except Web3RPCError as exc:
-            # The node names failures that are not reverts (out of gas, for one) only in its message.
-            raise revert_error(action, "", str(exc.message or exc)) from exc
+        for block in (receipt["blockNumber"] - 1, receipt["blockNumber"]):
+            try:
+                self.w3.eth.call(cast("TxParams", call), block)
+            except ContractLogicError as exc:
+                raise logic_error(action, exc) from exc
+            except Web3RPCError as exc:
+                # The node names failures that are not reverts (out of gas, for one) only in its message.
+                raise revert_error(action, "", str(exc.message or exc)) from exc
         raise revert_error(action, "", f"transaction {receipt['transactionHash'].hex()} failed")
 
     def transact(

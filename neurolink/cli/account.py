@@ -91,11 +91,11 @@ def balance(
 ) -> None:
     """ETH, NRL tokens, stake and what JobMarket owes an account (reads only: no password)."""
     from neurolink.accounts.keystore import Keystore
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.deployments import for_chain
     from neurolink.chain.provider import connect
     from neurolink.cli.output import tokens
     from neurolink.config import load_settings
+    from neurolink.protocol.contracts import Contracts
 
     settings = load_settings(rpc_url=rpc_url)
     who = address or Keystore(settings.keystore_dir).find(None).address

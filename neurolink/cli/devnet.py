@@ -99,12 +99,12 @@ def fund(
     as_json: bool = JsonOption,
 ) -> None:
     """Give any account ETH and tokens on a devnet (anvil's balance cheat and the token faucet)."""
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.deployments import for_chain
     from neurolink.chain.provider import connect
     from neurolink.cli.output import tokens as show_tokens
     from neurolink.config import load_settings
     from neurolink.devnet.funding import fund_account
+    from neurolink.protocol.contracts import Contracts
 
     eth_wei = validate.scaled(validate.decimal_amount(eth, allow_zero=True), 18)
     token_units = validate.scaled(validate.decimal_amount(tokens, allow_zero=True), 18)

@@ -23,10 +23,14 @@ __all__ = ["AccountOption", "PasswordFileOption", "unlock_account"]
 
 
 def unlock_account(settings: "Settings", account: str | None, password_file: Path | None) -> "LocalAccount":
-    """Decrypt the keystore of `account` with the password from the file, $NEUROLINK_PASSWORD or a prompt."""
+    """Lock the account (AccountInUseError if another process signs for it), then decrypt its keystore
+    with the password from the file, $NEUROLINK_PASSWORD or a prompt."""
     from neurolink.accounts.keystore import Keystore
+    from neurolink.accounts.lock import hold_account
     from neurolink.accounts.password import read_password
 
     store = Keystore(settings.keystore_dir)
-    store.find(account)  # a missing keystore is reported before asking for a password
-    return store.unlock(account, read_password(password_file))
+    entry = store.find(account)  # a missing keystore is reported before asking for a password
+    # One signer per account for the life of this command: a second would race for the nonces.
+    hold_account(settings.keystore_dir, entry.address)
+    return store.unlock(entry.address, read_password(password_file))

@@ -2,9 +2,9 @@
 
 from typing import TYPE_CHECKING
 
-from neurolink.chain.contracts import Contracts
 from neurolink.chain.tx import TxSender
 from neurolink.devnet.accounts import dev_account
+from neurolink.protocol.contracts import Contracts
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from neurolink.devnet import record
+from neurolink import devnet_record as record
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import DEVNET_CHAIN_ID, is_up, rpc_call, start_anvil
+from neurolink.devnet.pids import alive, same_process, started_at
 from neurolink.errors import DevnetError
 
 if TYPE_CHECKING:
@@ -28,22 +29,6 @@ def read_run(home: Path) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(path.read_text())
     return data
-
-
-def alive(pid: int) -> bool:
-    """Whether `pid` runs; a child of ours that exited is reaped, not counted as a live zombie."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def up(
@@ -77,7 +62,12 @@ def up(
     run = {
         "rpc_url": anvil.rpc_url,
         "chain_id": chain_id,
-        "anvil": {"pid": anvil.process.pid, "port": anvil.port, "block_time": block_time},
+        "anvil": {
+            "pid": anvil.process.pid,
+            "port": anvil.port,
+            "block_time": block_time,
+            "started_at": started_at(anvil.process.pid),
+        },
         "processes": [],
         "started_at": int(time.time()),
     }
@@ -97,12 +87,12 @@ def _write_run(home: Path, run: dict[str, Any]) -> None:
 
 
 def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict[str, Any]:
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.deployments import deployment_path
     from neurolink.chain.provider import connect
     from neurolink.config import load_settings
     from neurolink.devnet import network
     from neurolink.devnet.bootstrap import deploy_devnet, fund
+    from neurolink.protocol.contracts import Contracts
 
     if run["chain_id"] != DEVNET_CHAIN_ID:
         raise DevnetError(f"the network needs chain id {DEVNET_CHAIN_ID}, where the token's faucet works")
@@ -153,17 +143,21 @@ def _terminate(pids: list[int], timeout: float = 20.0) -> None:
 
 
 def down(home: Path) -> list[int]:
-    """Stop every process the devnet started: nodes (with their workers) and keeper, then anvil."""
+    """Stop every process the devnet started: nodes (with their workers) and keeper, then anvil.
+
+    Only pids whose start time still matches the run file are signalled: one the kernel has since given
+    to another program is left alone (and not returned)."""
     run = read_run(home)
     if run is None:
         return []
-    children = [p["pid"] for p in run.get("processes", [])]
+    children = [p["pid"] for p in run.get("processes", []) if same_process(p)]
     _terminate(children)
     # Anvil last, so nodes finishing a transaction on their way out still reach it.
-    _terminate([run["anvil"]["pid"]])
+    anvil = [run["anvil"]["pid"]] if same_process(run["anvil"]) else []
+    _terminate(anvil)
     record.run_file(home).unlink()
     record.withdraw(home)
-    return [*children, run["anvil"]["pid"]]
+    return [*children, *anvil]
 
 
 def status(home: Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from neurolink.devnet.anvil import rpc_call
 from neurolink.errors import DevnetError
 
 if TYPE_CHECKING:
-    from neurolink.chain.contracts import Contracts
+    from neurolink.protocol.contracts import Contracts
 
 # Gas money for each throwaway account that draws the faucet once.
 _DRAWER_ETH = 10**18

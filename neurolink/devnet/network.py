@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import free_port
+from neurolink.devnet.pids import alive, started_at
 from neurolink.errors import DevnetError
 
 if TYPE_CHECKING:
-    from neurolink.chain.contracts import Contracts
     from neurolink.chain.deployments import Deployment
     from neurolink.config import Settings
+    from neurolink.protocol.contracts import Contracts
 
 REQUESTER_INDEX = 1
 FIRST_PROVIDER_INDEX = 2
@@ -170,7 +171,8 @@ def start_processes(
         process = _spawn(args, env, log)
         address = str(dev_account(FIRST_PROVIDER_INDEX + index).address)
         started.append({"role": "provider", "index": index, "address": address, "fault": fault,
-                        "pid": process.pid, "log": str(log), "home": str(home)})  # fmt: skip
+                        "pid": process.pid, "started_at": started_at(process.pid),
+                        "log": str(log), "home": str(home)})  # fmt: skip
     if plan.keeper:
         home = folder / "keeper"
         import_dev_key(home / "keystore", KEEPER_INDEX, password)
@@ -180,7 +182,8 @@ def start_processes(
                 "--interval", str(plan.keeper_interval)]  # fmt: skip
         process = _spawn(args, env, log)
         started.append({"role": "keeper", "address": str(dev_account(KEEPER_INDEX).address),
-                        "pid": process.pid, "log": str(log), "home": str(home)})  # fmt: skip
+                        "pid": process.pid, "started_at": started_at(process.pid),
+                        "log": str(log), "home": str(home)})  # fmt: skip
     return started
 
 
@@ -211,7 +214,6 @@ def node_ready(record: dict[str, Any]) -> bool:
 
 def wait_ready(processes: list[dict[str, Any]], timeout: float = NODE_READY_TIMEOUT_S) -> None:
     """Wait until every node has started; a node that exits first is reported with its log's tail."""
-    from neurolink.devnet.control import alive
 
     deadline = time.monotonic() + timeout
     ready = {"provider": node_ready, "content": gateway_ready}

@@ -72,7 +72,7 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
             ledger,
             [chain.market.job_market],
             WATCHED_EVENTS,
-            confirmations=settings.confirmations,
+            confirmations=None if settings.confirmations == "auto" else settings.confirmations,
             start_block=config.start_block,
         ),
         submitter=Submitter(chain.w3, account, ledger, replace_after=config.replace_after),

@@ -29,7 +29,8 @@ class NodeConfig(BaseModel):
     job_market: str | None = None
     staking: str | None = None
     token: str | None = None
-    # Where the watcher starts on a fresh ledger: the JobMarket's deployment block.
+    # Where the watcher starts on a fresh ledger; default: the JobMarket's deployment block from the
+    # deployments file that names it (else 0, a scan from genesis).
     start_block: int = Field(default=0, ge=0)
     account: str | None = None
     ledger_path: Path | None = None
@@ -57,15 +58,20 @@ def load_node_config(settings: Settings, path: Path | None = None, **overrides: 
     """node.toml (default $NEUROLINK_HOME/node.toml), then NEUROLINK_NODE_* env, then `overrides`."""
     path = path or settings.home / "node.toml"
     values = layered_values(path, NodeConfig, ENV_PREFIX, NodeConfigError, overrides)
-    deployment = _deployment(settings)
+    deployment, blocks = _deployment(settings)
     for name, key in (("job_market", "JobMarket"), ("staking", "Staking"), ("token", "NeuroToken")):
         if values.get(name) is None and key in deployment:
             values[name] = deployment[key]
+    if values.get("start_block") is None and isinstance(values.get("job_market"), str):
+        start = blocks.get(str(values["job_market"]).lower())
+        if start is not None:
+            values["start_block"] = start
     return validated(NodeConfig, values, NodeConfigError, "node config")
 
 
-def _deployment(settings: Settings) -> dict[str, str]:
-    """Contract addresses from $NEUROLINK_HOME/deployments/*.json ({"contracts": {name: address}})."""
+def _deployment(settings: Settings) -> tuple[dict[str, str], dict[str, int]]:
+    """Contract addresses from $NEUROLINK_HOME/deployments/*.json ({"contracts": {name: address}}), and
+    the block each file's JobMarket was deployed in, by its lowercase address."""
     from neurolink.chain.deployments import devnet_deployment_path
 
     folder = settings.deployments_dir
@@ -73,6 +79,7 @@ def _deployment(settings: Settings) -> dict[str, str]:
     if not paths and (devnet := devnet_deployment_path(settings)) is not None and devnet.is_file():
         paths = [devnet]  # the devnet another home on this machine started (`devnet up` recorded it)
     found: dict[str, str] = {}
+    blocks: dict[str, int] = {}
     for path in paths:
         try:
             data = json.loads(path.read_text())
@@ -80,7 +87,12 @@ def _deployment(settings: Settings) -> dict[str, str]:
             raise NodeConfigError(f"{path}: not valid JSON: {exc}") from exc
         contracts = data.get("contracts", data) if isinstance(data, dict) else {}
         found.update({k: v for k, v in contracts.items() if isinstance(v, str)})
-    return found
+        record = data.get("job_market") if isinstance(data, dict) else None
+        if isinstance(record, dict) and isinstance(record.get("address"), str):
+            block = record.get("block", data.get("deploy_block"))
+            if isinstance(block, int) and block >= 0:
+                blocks[record["address"].lower()] = block
+    return found, blocks
 
 
 def require(value: str | None, name: str) -> str:

@@ -10,14 +10,17 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from neurolink.chain.errors import ChainError, TransactionRevertedError
+from neurolink.chain.deployments import DEVNET_CHAIN_IDS
+from neurolink.chain.errors import TransactionRevertedError
 from neurolink.protocol.commitment import commitment, new_salt
 from neurolink.protocol.views import JobPhase
 from node.daemon.config import Fault
 from node.daemon.crash import crash_point
+from node.daemon.errors import FaultRefusedError, is_transient
 from node.daemon.ledger import EventRow, JobRow, Ledger, Phase, TxStatus
 from node.daemon.market import CLOSED, ChainJob, Market
 from node.daemon.policy import Policy
+from node.daemon.reorg import rederive
 
 if TYPE_CHECKING:
     from node.daemon.dispatcher import JobDispatcher
@@ -37,10 +40,14 @@ SETTLE_GAS_BASE = 150_000
 SETTLE_GAS_PER_SLOT = 50_000
 # IJobMarket.FailReason.NoQuorum (UnderClaimed is 0).
 FAIL_NO_QUORUM = 1
-# Longest pause between two attempts to compute a job.
+# Longest pause between two attempts to compute a job, or to run a step that failed.
 MAX_RETRY_PAUSE_S = 30.0
-# Phases in which a job holds this node's devices.
-HOLDS_DEVICES = frozenset({Phase.CLAIMED, Phase.COMPUTING})
+# Failed steps (bugs, bad answers; outages do not count) before a job is quarantined.
+RETRY_BUDGET = 5
+# Mined-and-reverted sends of one action for one job before the daemon gives that job up.
+MAX_REVERTS = 3
+# Phases in which a job holds this node's devices (a claim in flight will, once mined).
+HOLDS_DEVICES = frozenset({Phase.CLAIMING, Phase.CLAIMED, Phase.COMPUTING})
 # Phases after our claim: the job's settlement decides our earnings or slash.
 OURS = frozenset(
     {
@@ -53,6 +60,7 @@ OURS = frozenset(
         Phase.REVEALING,
         Phase.REVEALED,
         Phase.FAILED,
+        Phase.QUARANTINED,
     }
 )
 
@@ -73,6 +81,7 @@ class Daemon:
         fault: Fault = Fault.NONE,
         withdraw_threshold: int = 0,
         poll_interval: float = 1.0,
+        retry_budget: int = RETRY_BUDGET,
     ) -> None:
         self.ledger = ledger
         self.market = market
@@ -89,11 +98,29 @@ class Daemon:
         # Failed computations: how often, and when the next attempt may start (monotonic seconds).
         self._attempts: dict[int, int] = {}
         self._retry_at: dict[int, float] = {}
+        # Steps that raised, by job id (or the name of a step of the node's own): failures counted
+        # against the budget, consecutive failures of any kind (for the backoff), when to try next.
+        self.retry_budget = retry_budget
+        self._failures: dict[int, int] = {}
+        self._streak: dict[int | str, int] = {}
+        self._step_at: dict[int | str, float] = {}
+        self.step_errors = 0
+        # After a reorganisation, until done: jobs to re-derive from the contract, and whether our
+        # txs' receipts still need checking.
+        self._rederive_pending: set[int] = set()
+        self._recheck_pending = False
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
         if self.fault is not Fault.NONE:
+            chain_id = int(self.market.w3.eth.chain_id)
+            if chain_id not in DEVNET_CHAIN_IDS:
+                raise FaultRefusedError(
+                    f"fault injection ({self.fault.value}) is for devnets only (chain ids"
+                    f" {sorted(DEVNET_CHAIN_IDS)}); chain {chain_id} is not one: remove `fault` from"
+                    " the node config, NEUROLINK_NODE_FAULT and --fault"
+                )
             log.warning(
                 "FAULT INJECTION ON: this node misbehaves on purpose", extra={"fault": self.fault.value}
             )
@@ -114,17 +141,13 @@ class Daemon:
         log.info("node stopped")
 
     def run(self) -> None:
-        """Tick every `poll_interval` until stopped."""
+        """Tick every `poll_interval` until stopped; every step of a tick has its own error boundary."""
         while not self._stop.is_set():
             try:
                 self.tick()
-            except ChainError as exc:
-                # The chain is unreachable or restarting: keep state, try again next tick.
-                log.warning("chain unavailable, retrying", extra={"error": str(exc)})
-            except OSError as exc:
-                log.warning("connection failed, retrying", extra={"error": str(exc)})
             except Exception:
-                # A daemon that dies on one bad answer strands its jobs; log it and go on next tick.
+                # Only the ledger itself can fail outside the steps' boundaries (a full disk, say):
+                # a daemon that dies strands its jobs, so log it and try again next round.
                 log.exception("tick failed, retrying")
             self._stop.wait(self.poll_interval)
 
@@ -134,17 +157,119 @@ class Daemon:
     # -- one round -------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        self.watcher.poll()
+        """One round: read the chain, follow our txs, handle events, claim, advance each job, withdraw.
+
+        Each step runs in its own boundary (`_contained`): one job's failure delays that job only.
+        """
+        if not self._contained(None, "watch", self.watcher.poll):
+            return  # without the chain's events and head nothing below can be decided
+        self._after_reorg()
+        self._contained(None, "follow transactions", self.submitter.poll)
+        blocked: set[int] = set()
         for event in self.ledger.pending_events():
-            self._on_event(event)
-            self.ledger.mark_handled(event)
-        self._claim_queued()
+            if event.job_id in blocked:
+                continue  # a job's events are handled in order: wait for the one that failed
+            if self._contained(event.job_id, f"event {event.name}", self._on_event, event):
+                self.ledger.mark_handled(event)
+            elif event.job_id is not None:
+                blocked.add(event.job_id)
+                if self._is_quarantined(event.job_id):
+                    self.ledger.mark_handled(event)
+        self._contained(None, "claim", self._claim_queued)
         for job in self.ledger.jobs(active_only=True):
             if job.phase is not Phase.QUEUED:
-                self._advance(job)
-        self._maybe_withdraw()
+                self._contained(job.job_id, f"step {job.phase.value}", self._advance, job)
+        self._contained(None, "withdraw", self._maybe_withdraw)
         if self.metrics is not None:
-            self.metrics.update(self)
+            self._contained(None, "metrics", self._update_metrics, self.metrics)
+
+    def _update_metrics(self, metrics: "NodeMetrics") -> None:
+        from node.daemon.metrics import Readings
+
+        claimable = self.market.claimable(self.me)
+        readings = Readings(self.watcher.head, self.watcher.lag, claimable, self.step_errors)
+        metrics.update(self.ledger, readings)
+
+    # -- error boundaries ------------------------------------------------------------------------
+
+    def _contained(self, job_id: int | None, what: str, step: Any, *args: Any) -> bool:
+        """Run `step(*args)`; True if it returned. An exception is logged and retried later, with a
+        growing pause: an outage (RPC, broker, content store) forever, anything else until the job's
+        retry budget is spent and the job is quarantined."""
+        key: int | str = what if job_id is None else job_id
+        if time.monotonic() < self._step_at.get(key, 0.0):
+            return False
+        try:
+            step(*args)
+        except Exception as exc:
+            self.step_errors += 1
+            streak = self._streak[key] = self._streak.get(key, 0) + 1
+            pause = min(self.poll_interval * 2.0 ** (streak - 1), MAX_RETRY_PAUSE_S)
+            self._step_at[key] = time.monotonic() + pause
+            extra = {"job_id": job_id, "step": what, "error": f"{type(exc).__name__}: {exc}"}
+            if is_transient(exc):
+                log.warning("step failed on an outage, will retry", extra={**extra, "attempt": streak})
+                return False
+            if job_id is None:
+                log.exception("step failed, will retry", extra=extra)
+                return False
+            failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
+            log.exception("step failed, will retry", extra={**extra, "failures": failures})
+            if failures >= self.retry_budget:
+                self._quarantine(job_id, f"{what} failed {failures} times: {extra['error']}")
+            return False
+        self._streak.pop(key, None)
+        self._step_at.pop(key, None)
+        return True
+
+    def _quarantine(self, job_id: int, reason: str) -> None:
+        row = self.ledger.job(job_id)
+        if row is None:
+            self.ledger.add_job(job_id, Phase.QUARANTINED, {}, reason)
+        else:
+            info = {**row.info, "quarantined_from": row.phase.value}
+            self.ledger.update_job(job_id, Phase.QUARANTINED, reason=reason, info=info)
+        self._failures.pop(job_id, None)
+        log.error("job quarantined", extra={"job_id": job_id, "reason": reason})
+
+    def _is_quarantined(self, job_id: int) -> bool:
+        row = self.ledger.job(job_id)
+        return row is not None and row.phase is Phase.QUARANTINED
+
+    # -- reorganisations -------------------------------------------------------------------------
+
+    def _after_reorg(self) -> None:
+        """Re-derive every job a reorganisation may have touched: the active ones (our own txs are not
+        watched events) and those whose events were dropped (a settlement may be undone)."""
+        reorged = self.watcher.take_reorged()
+        if reorged is not None:
+            active = {j.job_id for j in self.ledger.jobs(active_only=True)}
+            self._rederive_pending |= reorged | active
+            self._recheck_pending = True
+        if self._recheck_pending:
+            # Receipts the fork took away: those txs are followed again (re-sent if the node lost them).
+            jobs = set(self._rederive_pending)
+            self._recheck_pending = not self._contained(None, "recheck", self.submitter.recheck, jobs)
+        for job_id in sorted(self._rederive_pending):
+            if self._contained(job_id, "re-derive after a reorganisation", self._rederive, job_id):
+                self._rederive_pending.discard(job_id)
+
+    def _rederive(self, job_id: int) -> None:
+        row = self.ledger.job(job_id)
+        if row is None:
+            return
+        chain = self.market.phase(job_id)
+        if chain is JobPhase.NONE:
+            # Its creation was undone: forget it, so its JobCreated (if mined again) is considered anew.
+            self.ledger.forget_job(job_id)
+            log.warning("job undone by a reorganisation", extra={"job_id": job_id, "was": row.phase.value})
+            return
+        want = rederive(row, chain, self.market.slot_of(job_id, self.me))
+        if want is None:
+            return
+        reason = f"re-derived after a reorganisation (was {row.phase.value})"
+        self.ledger.update_job(job_id, want, reason=reason, earned=0, slashed=0)
+        log.warning("job re-derived", extra={"job_id": job_id, "was": row.phase.value, "now": want.value})
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -242,7 +367,7 @@ class Daemon:
         job_id = chain_job.job_id
         self.ledger.update_job(job_id, Phase.CLAIMING, reason="")
         try:
-            self.submitter.transact(
+            self.submitter.send(
                 self.market.job_market.functions.claim(job_id),
                 action="claim",
                 job_id=job_id,
@@ -259,9 +384,7 @@ class Daemon:
                 self.ledger.update_job(job_id, Phase.QUEUED, reason=str(exc))
                 log.warning("claim failed, will retry", extra={"job_id": job_id, "error": str(exc)})
             return
-        self.ledger.update_job(job_id, Phase.CLAIMED)
-        log.info("claimed", extra={"job_id": job_id})
-        crash_point("after-claim")
+        log.info("claim sent", extra={"job_id": job_id})
 
     def _busy_devices(self) -> int:
         return sum(
@@ -271,7 +394,10 @@ class Daemon:
         )
 
     def _free_stake(self) -> int:
-        return self.market.stake_info(self.me)["free"]
+        """Free stake less the collateral our claims in flight will lock once mined."""
+        claiming = [j for j in self.ledger.jobs(active_only=True) if j.phase is Phase.CLAIMING]
+        in_flight = sum(int(j.info.get("collateral", 0)) for j in claiming)
+        return max(self.market.stake_info(self.me)["free"] - in_flight, 0)
 
     # -- the job's way after the claim ----------------------------------------------------------
 
@@ -303,12 +429,22 @@ class Daemon:
             self.ledger.update_job(job.job_id, Phase.FAILED, reason=f"too late: {exc.error_name}")
 
     def _on_claiming(self, job: JobRow) -> None:
-        """After a crash between claim and record: the chain says whether the claim made it."""
+        """A claim is in flight (or was, before a crash): the chain says whether it made it."""
         if self.market.slot_of(job.job_id, self.me) is not None:
-            self.ledger.update_job(job.job_id, Phase.CLAIMED)
-            log.info("claim confirmed after restart", extra={"job_id": job.job_id})
-        elif self.submitter.outcome(job.job_id, "claim") is not TxStatus.PENDING:
-            # Never sent, or dropped: back to the queue, where the policy decides again.
+            self.ledger.update_job(job.job_id, Phase.CLAIMED, reason="")
+            log.info("claimed", extra={"job_id": job.job_id})
+            crash_point("after-claim")
+            return
+        outcome = self.submitter.outcome(job.job_id, "claim")
+        if outcome is TxStatus.PENDING:
+            return
+        reverts = self.submitter.reverts(job.job_id, "claim") if outcome is TxStatus.REVERTED else []
+        if reverts and reverts[-1].startswith("JobMarket"):
+            # The contract said no (full, closed, not eligible): final.
+            self._close(job, Phase.LOST, f"claim reverted: {reverts[-1]}")
+        else:
+            # Never sent, dropped, or reverted without a reason: back to the queue, where the policy
+            # decides again.
             self.ledger.update_job(job.job_id, Phase.QUEUED)
 
     def _on_claimed(self, job: JobRow) -> None:
@@ -377,8 +513,18 @@ class Daemon:
         slot = self.market.slot_of(job.job_id, self.me)
         if slot is not None and (slot.committed if action == "commit" else slot.revealed):
             self.ledger.update_job(job.job_id, landed)
+            log.info(f"{action} landed", extra={"job_id": job.job_id})
             return True
-        return self.submitter.outcome(job.job_id, action) is TxStatus.PENDING
+        if self.submitter.outcome(job.job_id, action) is TxStatus.PENDING:
+            return True
+        reverts = self.submitter.reverts(job.job_id, action)
+        if len(reverts) >= MAX_REVERTS:
+            # Each mined revert costs gas: after a few, stop paying and say why.
+            self.ledger.update_job(
+                job.job_id, Phase.FAILED, reason=f"{action} reverted {len(reverts)} times: {reverts[-1]}"
+            )
+            return True
+        return False
 
     def _on_committing(self, job: JobRow) -> None:
         if not self._already_sent(job, "commit", Phase.COMMITTED):
@@ -386,11 +532,10 @@ class Daemon:
 
     def _commit(self, job_id: int, digest: str, salt: str) -> None:
         value = commitment(job_id, self.me, digest, salt)
-        self.submitter.transact(
+        self.submitter.send(
             self.market.job_market.functions.commit(job_id, value), action="commit", job_id=job_id
         )
-        self.ledger.update_job(job_id, Phase.COMMITTED)
-        log.info("committed", extra={"job_id": job_id})
+        log.info("commit sent", extra={"job_id": job_id})
 
     def _on_committed(self, job: JobRow) -> None:
         phase = self.market.phase(job.job_id)
@@ -410,14 +555,13 @@ class Daemon:
         # Whichever reveal completes the round also settles the job; another node's reveal mined between
         # our estimate and ours makes ours that one, so leave room for the settlement's loops.
         replicas = self.market.job(job_id).replicas
-        self.submitter.transact(
+        self.submitter.send(
             self.market.job_market.functions.reveal(job_id, _b32(digest), _b32(salt)),
             action="reveal",
             job_id=job_id,
             extra_gas=SETTLE_GAS_BASE + SETTLE_GAS_PER_SLOT * replicas,
         )
-        self.ledger.update_job(job_id, Phase.REVEALED)
-        log.info("revealed", extra={"job_id": job_id, "digest": digest})
+        log.info("reveal sent", extra={"job_id": job_id, "digest": digest})
 
     def _on_revealed(self, job: JobRow) -> None:
         if self.market.phase(job.job_id) is JobPhase.SETTLEABLE:
@@ -425,15 +569,17 @@ class Daemon:
 
     def _settle(self, job_id: int) -> None:
         """Anyone may settle a due job; another node winning the race is fine."""
+        if self.submitter.pending(job_id, "settle"):
+            return
         try:
-            self.submitter.transact(
+            self.submitter.send(
                 self.market.job_market.functions.settle(job_id), action="settle", job_id=job_id
             )
         except TransactionRevertedError as exc:
             if exc.error_name not in ("JobMarketJobClosed", "JobMarketNotSettleable"):
                 raise
             return
-        log.info("settled", extra={"job_id": job_id})
+        log.info("settle sent", extra={"job_id": job_id})
 
     # -- earnings --------------------------------------------------------------------------------
 
@@ -441,14 +587,16 @@ class Daemon:
         claimable = self.market.claimable(self.me)
         if claimable == 0 or claimable < self.withdraw_threshold:
             return
+        if self.submitter.pending(None, "withdraw"):
+            return
         crash_point("before-withdraw")
         try:
-            self.submitter.transact(self.market.job_market.functions.withdraw(), action="withdraw")
+            self.submitter.send(self.market.job_market.functions.withdraw(), action="withdraw")
         except TransactionRevertedError as exc:
             if exc.error_name != "JobMarketNothingToWithdraw":
                 raise
             return
-        log.info("withdrew earnings", extra={"amount": claimable})
+        log.info("withdraw sent", extra={"amount": claimable})
 
 
 def _b32(value: str) -> bytes:

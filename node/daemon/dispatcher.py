@@ -1,18 +1,21 @@
 """Fetches a job's spec and inputs from the content store, runs it on the Celery workers, stores the result.
 
-Each job runs in a thread of its own around the execution side's blocking `Dispatcher.run`; the daemon
-polls for the outcome. Only the spec and input bytes cross to the workers, never a key.
+Each job runs in a daemon thread of its own around the execution side's blocking `Dispatcher.run`; the
+daemon polls for the outcome. The threads are never joined, so stopping the node takes no longer than its
+loop's tick whatever runs (a restarted node runs or resumes the job again). Only the spec and input bytes
+cross to the workers, never a key.
 """
 
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from neurolink.errors import NeuroLinkError
+from node.daemon.errors import is_transient
 from node.daemon.market import ChainJob
 
 if TYPE_CHECKING:
@@ -45,8 +48,8 @@ class JobDispatcher:
         self._key_prefix = f"job-{provider[2:10].lower()}"
         self._store = store
         self._runner: Dispatcher | None = None
-        self._max_jobs = max_jobs
-        self._pool: ThreadPoolExecutor | None = None
+        self._slots = threading.BoundedSemaphore(max_jobs)
+        self._started = False
         self._futures: dict[int, Future[Outcome]] = {}
         self._lock = threading.Lock()
 
@@ -62,13 +65,11 @@ class JobDispatcher:
         from node.worker.dispatch import Dispatcher
 
         self._runner = Dispatcher(self.settings)
-        self._pool = ThreadPoolExecutor(self._max_jobs, thread_name_prefix="job")
+        self._started = True
 
     def stop(self) -> None:
-        if self._pool is not None:
-            # Running jobs finish in their workers; a restarted daemon runs them again if it must.
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop handing out work; running threads are abandoned (daemon threads die with the process)."""
+        self._started = False
 
     # -- before a claim -------------------------------------------------------------------------
 
@@ -84,6 +85,8 @@ class JobDispatcher:
         try:
             spec = self.load_spec(job)
         except NeuroLinkError as exc:
+            if is_transient(exc):
+                raise  # the store is down for a moment: the daemon asks again later
             return f"spec unusable: {type(exc).__name__}: {exc}"
         if spec.replicas != job.replicas:
             return f"spec asks for {spec.replicas} replicas, the job for {job.replicas}"
@@ -95,10 +98,13 @@ class JobDispatcher:
 
     def submit(self, job: ChainJob) -> None:
         """Start computing `job` in the background (replacing a finished or lost earlier run)."""
-        if self._pool is None:
+        if not self._started:
             raise RuntimeError("dispatcher not started")
+        future: Future[Outcome] = Future()
         with self._lock:
-            self._futures[job.job_id] = self._pool.submit(self._compute, job)
+            self._futures[job.job_id] = future
+        thread = threading.Thread(target=self._run, args=(job, future), name=f"job-{job.job_id}", daemon=True)
+        thread.start()
 
     def knows(self, job_id: int) -> bool:
         with self._lock:
@@ -113,6 +119,10 @@ class JobDispatcher:
         with self._lock:
             self._futures.pop(job_id, None)
         return future.result()
+
+    def _run(self, job: ChainJob, future: Future[Outcome]) -> None:
+        with self._slots:
+            future.set_result(self._compute(job))
 
     def _compute(self, job: ChainJob) -> Outcome:
         from neurolink.content import cid_to_digest

@@ -21,3 +21,29 @@ class LedgerError(NodeError):
 
 class DispatchError(NodeError):
     """A job could not be fetched, run or stored."""
+
+
+class FaultRefusedError(NodeConfigError):
+    """Fault injection was asked for on a chain that is not a devnet."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` is an outage that passes (RPC, broker, content store): retried with backoff, never
+    counted against a job's retry budget, never a reason to give a job up."""
+    from neurolink.chain.errors import (
+        ArtifactNotFoundError,
+        ChainError,
+        DeploymentNotFoundError,
+        DeploymentRefusedError,
+        TransactionRevertedError,
+    )
+    from neurolink.content.errors import ContentUnavailableError
+
+    if isinstance(exc, ChainError):
+        final = (TransactionRevertedError, ArtifactNotFoundError, DeploymentNotFoundError)
+        return not isinstance(exc, (*final, DeploymentRefusedError))
+    if isinstance(exc, ContentUnavailableError | OSError | TimeoutError):
+        return True
+    from kombu.exceptions import OperationalError
+
+    return isinstance(exc, OperationalError)

@@ -33,7 +33,10 @@ CREATE TABLE IF NOT EXISTS txs (
     sent_at REAL NOT NULL, error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS txs_nonce ON txs (nonce);
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 """
+# Scanned block hashes kept to find where a reorganisation forked.
+BLOCK_WINDOW = 256
 
 
 class Phase(StrEnum):
@@ -52,12 +55,15 @@ class Phase(StrEnum):
     SETTLED = "settled"
     LOST = "lost"  # claim race lost, job cancelled or expired before our claim
     FAILED = "failed"  # we could not finish (reason saved)
+    # Its steps kept failing past the retry budget: the daemon leaves it alone (reason and the phase it
+    # was in saved) so one broken job cannot hold up the others; its settlement is still recorded.
+    QUARANTINED = "quarantined"
 
 
-TERMINAL = frozenset({Phase.SKIPPED, Phase.SETTLED, Phase.LOST, Phase.FAILED})
+TERMINAL = frozenset({Phase.SKIPPED, Phase.SETTLED, Phase.LOST, Phase.FAILED, Phase.QUARANTINED})
 JOB_COLUMNS = "job_id, phase, reason, info, salt, result_cid, digest, earned, slashed, busy_seconds"
 EVENT_COLUMNS = "tx_hash, log_index, block_number, block_hash, name, job_id, args"
-TX_COLUMNS = "tx_hash, nonce, action, job_id, raw, status, max_fee, tip, sent_at"
+TX_COLUMNS = "tx_hash, nonce, action, job_id, raw, status, max_fee, tip, sent_at, error"
 
 
 class TxStatus(StrEnum):
@@ -104,6 +110,8 @@ class TxRow:
     max_fee: int
     tip: int
     sent_at: float
+    # Why it ended as it did: the decoded revert, or what dropped it.
+    error: str = ""
 
 
 class Ledger:
@@ -175,10 +183,26 @@ class Ledger:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('cursor', ?)", (str(cursor),))
         return added
 
-    def drop_events_after(self, block_number: int) -> int:
-        """Forget events above `block_number` (after a reorganisation deeper than the confirmations)."""
-        cur = self._db.execute("DELETE FROM events WHERE block_number > ?", (block_number,))
-        return cur.rowcount
+    def drop_events_after(self, block_number: int) -> list[int | None]:
+        """Forget events and block hashes above `block_number` (a reorganisation forked there) and move
+        the cursor down to it; returns the dropped events' job ids."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT job_id FROM events WHERE block_number > ?", (block_number,)).fetchall()
+            db.execute("DELETE FROM events WHERE block_number > ?", (block_number,))
+            db.execute("DELETE FROM blocks WHERE number > ?", (block_number,))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('cursor', ?)", (str(block_number),))
+        return [r[0] for r in rows]
+
+    def remember_block(self, number: int, block_hash: str) -> None:
+        """Keep a scanned block's hash (the newest BLOCK_WINDOW of them)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO blocks (number, hash) VALUES (?, ?)", (number, block_hash))
+            db.execute("DELETE FROM blocks WHERE number <= ?", (number - BLOCK_WINDOW,))
+
+    def known_blocks(self) -> list[tuple[int, str]]:
+        """The kept (number, hash) pairs, newest first."""
+        rows = self._db.execute("SELECT number, hash FROM blocks ORDER BY number DESC").fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     def pending_events(self) -> list[EventRow]:
         rows = self._db.execute(
@@ -229,6 +253,10 @@ class Ledger:
         )
         return cur.rowcount == 1
 
+    def forget_job(self, job_id: int) -> None:
+        """Remove a job whose creation a reorganisation undid, so its JobCreated is considered afresh."""
+        self._db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+
     def update_job(self, job_id: int, phase: Phase | None = None, **fields: Any) -> None:
         allowed = {"reason", "salt", "result_cid", "digest", "earned", "slashed", "busy_seconds", "info"}
         unknown = set(fields) - allowed
@@ -258,6 +286,10 @@ class Ledger:
                 (salt, Phase.COMMITTING.value, time.time(), job_id),
             )
         return salt
+
+    def quarantined(self) -> list[JobRow]:
+        """Jobs set aside after their retry budget ran out (for `node status`)."""
+        return [j for j in self.jobs() if j.phase is Phase.QUARANTINED]
 
     def counts_by_phase(self) -> dict[str, int]:
         rows = self._db.execute("SELECT phase, COUNT(*) FROM jobs GROUP BY phase").fetchall()
@@ -300,9 +332,10 @@ class Ledger:
         rows = self._db.execute(query + " ORDER BY nonce, sent_at", params).fetchall()
         return [_tx(r) for r in rows]
 
-    def job_txs(self, job_id: int, action: str) -> list[TxRow]:
+    def job_txs(self, job_id: int | None, action: str) -> list[TxRow]:
+        """The txs of `job_id`'s `action` (job_id None: of an action for no job, such as withdraw)."""
         rows = self._db.execute(
-            f"SELECT {TX_COLUMNS} FROM txs WHERE job_id = ? AND action = ? ORDER BY nonce, sent_at",
+            f"SELECT {TX_COLUMNS} FROM txs WHERE job_id IS ? AND action = ? ORDER BY nonce, sent_at",
             (job_id, action),
         ).fetchall()
         return [_tx(r) for r in rows]
@@ -317,4 +350,4 @@ def _event(r: tuple[Any, ...]) -> EventRow:
 
 
 def _tx(r: tuple[Any, ...]) -> TxRow:
-    return TxRow(r[0], r[1], r[2], r[3], r[4], TxStatus(r[5]), r[6], r[7], r[8])
+    return TxRow(r[0], r[1], r[2], r[3], r[4], TxStatus(r[5]), r[6], r[7], r[8], r[9])

@@ -1,16 +1,26 @@
-"""Prometheus metrics of a node: jobs by phase, earnings, slashes, device busy time, chain lag."""
+"""Prometheus metrics of a node: jobs by phase (quarantined included), earnings, slashes, device busy
+time, chain lag, failed steps."""
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from node.daemon.ledger import Phase
+from node.daemon.ledger import Ledger, Phase
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from node.daemon.daemon import Daemon
-
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the daemon knows beyond its ledger, read once per tick (the metrics never see the daemon)."""
+
+    head: int
+    lag: int
+    claimable: int
+    step_errors: int
 
 
 class NodeMetrics:
@@ -47,6 +57,11 @@ class NodeMetrics:
         self.claimable = Gauge(
             "neurolink_node_claimable_tokens", "Earnings waiting to be withdrawn", registry=self.registry
         )
+        self.step_errors = Gauge(
+            "neurolink_node_step_errors",
+            "Steps of the daemon's loop that raised since it started (each retried or quarantined)",
+            registry=self.registry,
+        )
         self._server: WSGIServer | None = None
 
     def start(self) -> None:
@@ -64,14 +79,15 @@ class NodeMetrics:
             self._server.server_close()
             self._server = None
 
-    def update(self, daemon: "Daemon") -> None:
-        counts = daemon.ledger.counts_by_phase()
+    def update(self, ledger: Ledger, readings: Readings) -> None:
+        counts = ledger.counts_by_phase()
         for phase in Phase:
             self.jobs.labels(phase=phase.value).set(counts.get(phase.value, 0))
-        totals = daemon.ledger.totals()
+        totals = ledger.totals()
         self.earned.set(totals["earned"])
         self.slashed.set(totals["slashed"])
-        self.busy.set(daemon.ledger.busy_seconds())
-        self.lag.set(daemon.watcher.lag)
-        self.head.set(daemon.watcher.head)
-        self.claimable.set(daemon.market.claimable(daemon.me))
+        self.busy.set(ledger.busy_seconds())
+        self.lag.set(readings.lag)
+        self.head.set(readings.head)
+        self.claimable.set(readings.claimable)
+        self.step_errors.set(readings.step_errors)

@@ -1,9 +1,10 @@
-"""The node's only signer: journals each signed tx in the ledger before broadcast, resends after restarts."""
+"""The node's only signer: journals each signed tx before broadcast, then follows it across daemon ticks."""
 
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from neurolink.chain.errors import NonceConflictError, TransactionRevertedError
 from neurolink.chain.tx import SentTx, TxSender
 from node.daemon.crash import crash_point
 from node.daemon.ledger import Ledger, TxRow, TxStatus
@@ -16,9 +17,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How far back a reorganisation is assumed to reach for txs of no job (withdraws): far beyond the
+# watcher's window of kept blocks on any chain, without asking for the receipt of every old one.
+RECHECK_NO_JOB_S = 6 * 3600
+
 
 class Submitter:
-    """Sends contract calls for one account through TxSender, with a write-ahead journal in the ledger."""
+    """Sends contract calls for one account without waiting: `send` signs, journals and broadcasts;
+    `poll` (every daemon tick) follows every PENDING journal row to its receipt, re-broadcasts what the
+    node lost, replaces what is stuck, and notices a nonce taken by another signer.
+    """
 
     def __init__(
         self,
@@ -30,25 +38,25 @@ class Submitter:
         receipt_timeout: float = 300.0,
     ) -> None:
         self.ledger = ledger
-        self.sender = TxSender(
-            w3, account, on_signed=self._journal, replace_after=replace_after, receipt_timeout=receipt_timeout
-        )
+        self.replace_after = replace_after
+        self.receipt_timeout = receipt_timeout
+        self.sender = TxSender(w3, account, on_signed=self._journal, replace_after=replace_after)
+        # Nonces already reported overdue (one warning each).
+        self._overdue: set[int] = set()
 
     @property
     def address(self) -> str:
         return self.sender.address
 
     def start(self) -> None:
-        """Settle what the journal left open: re-send pending txs (same bytes and nonce), learn outcomes."""
+        """Settle what the journal left open (re-send pending txs with the same bytes, learn outcomes)."""
         self.sender.resync()
-        for nonce in sorted({tx.nonce for tx in self.ledger.txs(status=TxStatus.PENDING)}):
-            self._recover_nonce(nonce)
-        self.sender.resync()
+        self.poll()
 
     def stop(self) -> None:
-        """Nothing to release: every send waits for its receipt, and the journal is already on disk."""
+        """Nothing to release: the journal is on disk and `start` picks up every PENDING row."""
 
-    def transact(
+    def send(
         self,
         fn: "ContractFunction",
         *,
@@ -56,24 +64,135 @@ class Submitter:
         job_id: int | None = None,
         value: int = 0,
         extra_gas: int = 0,
-    ) -> "TxReceipt":
-        """Sign, journal, send and wait; a revert raises TransactionRevertedError with the decoded error."""
+    ) -> SentTx:
+        """Sign, journal and broadcast; returns at once (`poll` follows the tx).
+
+        A call that reverts in estimation raises TransactionRevertedError with the decoded error and
+        signs nothing; a broadcast that fails for want of a node leaves the row PENDING for `poll`.
+        """
         params = self.sender.build(fn, value)
         sent = self.sender.sign(params, action, meta={"job_id": job_id}, extra_gas=extra_gas)
-        return self._finish(sent)
+        self._hand_over(sent)
+        crash_point(f"after-{action}-sent")
+        return sent
 
-    def _finish(self, sent: SentTx, others: tuple[str, ...] = ()) -> "TxReceipt":
-        from neurolink.chain.errors import TransactionRevertedError
+    def poll(self) -> None:
+        """Follow every PENDING transaction one step: record receipts, re-broadcast, replace, drop."""
+        for nonce in sorted({tx.nonce for tx in self.ledger.txs(status=TxStatus.PENDING)}):
+            self._follow(nonce)
 
-        sent = self.sender.broadcast(sent)
-        crash_point(f"after-{sent.action}-sent")
+    def recheck(self, job_ids: set[int]) -> None:
+        """After a reorganisation: a MINED or REVERTED tx of these jobs (or a recent one of no job, such
+        as a withdraw) whose receipt is gone is PENDING again, so `poll` follows it (and re-sends it if
+        the node lost it)."""
+        recent = time.time() - RECHECK_NO_JOB_S
+        for row in self.ledger.txs():
+            if row.status not in (TxStatus.MINED, TxStatus.REVERTED):
+                continue
+            ours = row.job_id in job_ids if row.job_id is not None else row.sent_at > recent
+            if ours and self.sender.receipt(row.tx_hash) is None:
+                self.ledger.set_tx_status(row.tx_hash, TxStatus.PENDING)
+                log.warning("receipt undone by a reorganisation", extra={"tx_hash": row.tx_hash})
+
+    # -- what the daemon asks ---------------------------------------------------------------------
+
+    def outcome(self, job_id: int | None, action: str) -> TxStatus | None:
+        """What became of this job's `action` tx: MINED, PENDING, REVERTED, … or None if never signed."""
+        rows = self.ledger.job_txs(job_id, action)
+        if not rows:
+            return None
+        statuses = {r.status for r in rows}
+        for status in (TxStatus.MINED, TxStatus.PENDING, TxStatus.REVERTED, TxStatus.DROPPED):
+            if status in statuses:
+                return status
+        return TxStatus.REPLACED
+
+    def pending(self, job_id: int | None, action: str) -> bool:
+        """Whether a tx for this job's `action` is still in flight (whatever earlier ones became)."""
+        return any(r.status is TxStatus.PENDING for r in self.ledger.job_txs(job_id, action))
+
+    def reverts(self, job_id: int | None, action: str) -> list[str]:
+        """The decoded errors of this job's `action` txs that were mined and reverted, oldest first."""
+        return [r.error for r in self.ledger.job_txs(job_id, action) if r.status is TxStatus.REVERTED]
+
+    # -- following one nonce ----------------------------------------------------------------------
+
+    def _hand_over(self, sent: SentTx) -> None:
         try:
-            receipt = self.sender.wait(sent, others=others)
-        except TransactionRevertedError as exc:
-            self._settle_nonce(sent.nonce, exc_hash=None, status=TxStatus.REVERTED, error=str(exc))
-            raise
-        self._settle_nonce(sent.nonce, "0x" + bytes(receipt["transactionHash"]).hex(), TxStatus.MINED)
-        return receipt
+            self.sender.broadcast(sent)
+        except NonceConflictError as exc:
+            self._drop(sent.nonce, str(exc))
+            log.error("nonce conflict", extra={"nonce": sent.nonce, "action": sent.action, "error": str(exc)})
+
+    def _follow(self, nonce: int) -> None:
+        rows = self.ledger.txs(nonce=nonce)
+        for row in rows:
+            receipt = self.sender.receipt(row.tx_hash)
+            if receipt is not None:
+                self._settle(nonce, row, receipt)
+                return
+        pending = [r for r in rows if r.status is TxStatus.PENDING]
+        latest = pending[-1]
+        w3 = self.sender.w3
+        if w3.eth.get_transaction_count(self.sender.account.address, "latest") > nonce:
+            # The nonce is spent but by none of our signatures: another signer, or a chain restarted
+            # from an older state. The daemon re-checks the contract and sends again if still needed.
+            self._drop(nonce, "nonce used by another transaction")
+            return
+        if not self._known(latest.tx_hash):
+            # Journaled but never handed over (a crash in between), or gone from the node's pool
+            # (dropped, a restarted chain): the same bytes again, which keeps every later nonce moving.
+            log.info("re-sending journaled tx", extra={"tx_hash": latest.tx_hash, "nonce": nonce})
+            self._hand_over(_sent_from_row(latest))
+            return
+        now = time.time()
+        if self.replace_after is not None and now - latest.sent_at >= self.replace_after:
+            replacement = self.sender.replace(_sent_from_row(latest))
+            log.info("replacing stuck tx", extra={"nonce": nonce, "tx_hash": replacement.tx_hash})
+            self._hand_over(replacement)
+            self.sender.resync()
+        if now - rows[0].sent_at > self.receipt_timeout and nonce not in self._overdue:
+            self._overdue.add(nonce)
+            self.sender.resync()
+            log.warning(
+                "transaction overdue",
+                extra={"nonce": nonce, "action": latest.action, "job_id": latest.job_id, "sigs": len(rows)},
+            )
+
+    def _known(self, tx_hash: str) -> bool:
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            return self.sender.w3.eth.get_transaction(tx_hash) is not None  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+
+    def _settle(self, nonce: int, mined: TxRow, receipt: "TxReceipt") -> None:
+        """Record `mined`'s outcome (a revert with its decoded error); its same-nonce twins were replaced."""
+        status, error = TxStatus.MINED, ""
+        if receipt["status"] != 1:
+            status = TxStatus.REVERTED
+            try:
+                self.sender.raise_replayed(_sent_from_row(mined).params, receipt, mined.action)
+            except TransactionRevertedError as exc:
+                error = exc.error_name or str(exc)
+        for row in self.ledger.txs(nonce=nonce):
+            if row.tx_hash == mined.tx_hash:
+                self.ledger.set_tx_status(row.tx_hash, status, error)
+            elif row.status is TxStatus.PENDING:
+                self.ledger.set_tx_status(row.tx_hash, TxStatus.REPLACED)
+        self._overdue.discard(nonce)
+        log.info(
+            "tx mined" if status is TxStatus.MINED else "tx reverted",
+            extra={"action": mined.action, "job_id": mined.job_id, "tx_hash": mined.tx_hash, "error": error},
+        )
+
+    def _drop(self, nonce: int, reason: str) -> None:
+        for row in self.ledger.txs(nonce=nonce, status=TxStatus.PENDING):
+            self.ledger.set_tx_status(row.tx_hash, TxStatus.DROPPED, reason)
+        self._overdue.discard(nonce)
+        self.sender.resync()
+        log.warning("dropped tx", extra={"nonce": nonce, "reason": reason})
 
     def _journal(self, sent: SentTx) -> None:
         job_id = sent.meta.get("job_id")
@@ -95,63 +214,10 @@ class Submitter:
             extra={"action": sent.action, "job_id": job_id, "nonce": sent.nonce, "tx_hash": sent.tx_hash},
         )
 
-    def _settle_nonce(self, nonce: int, exc_hash: str | None, status: TxStatus, error: str = "") -> None:
-        """Mark the tx that was mined for `nonce` and the other same-nonce txs as replaced."""
-        rows = self.ledger.txs(nonce=nonce)
-        mined = exc_hash
-        if mined is None:
-            mined = next((r.tx_hash for r in rows if self.sender.receipt(r.tx_hash) is not None), None)
-        for row in rows:
-            if row.tx_hash == mined:
-                self.ledger.set_tx_status(row.tx_hash, status, error)
-            elif row.status is TxStatus.PENDING:
-                self.ledger.set_tx_status(row.tx_hash, TxStatus.REPLACED)
-
-    def _recover_nonce(self, nonce: int) -> None:
-        from neurolink.chain.errors import ChainError
-
-        rows = self.ledger.txs(nonce=nonce)
-        for row in rows:
-            receipt = self.sender.receipt(row.tx_hash)
-            if receipt is not None:
-                status = TxStatus.MINED if receipt["status"] == 1 else TxStatus.REVERTED
-                self._settle_nonce(nonce, row.tx_hash, status)
-                log.info("recovered tx", extra={"tx_hash": row.tx_hash, "status": status.value})
-                return
-        # Nothing mined: re-send the latest signed bytes. A used nonce means the chain moved on without
-        # any of them (e.g. a chain restarted from an older state): the caller re-checks the contract.
-        latest = rows[-1]
-        chain_nonce = self.sender.w3.eth.get_transaction_count(self.sender.account.address, "latest")
-        if chain_nonce > nonce:
-            for row in rows:
-                self.ledger.set_tx_status(row.tx_hash, TxStatus.DROPPED, "nonce used by another tx")
-            log.warning(
-                "dropped tx", extra={"nonce": nonce, "action": latest.action, "job_id": latest.job_id}
-            )
-            return
-        sent = _sent_from_row(latest)
-        log.info(
-            "re-sending journaled tx", extra={"tx_hash": sent.tx_hash, "nonce": nonce, "action": sent.action}
-        )
-        try:
-            self._finish(sent, others=tuple(r.tx_hash for r in rows[:-1]))
-        except ChainError as exc:
-            log.warning("journaled tx failed", extra={"tx_hash": sent.tx_hash, "error": str(exc)})
-
-    def outcome(self, job_id: int, action: str) -> TxStatus | None:
-        """What became of this job's `action` tx: MINED, REVERTED, DROPPED, … or None if never signed."""
-        rows = self.ledger.job_txs(job_id, action)
-        if not rows:
-            return None
-        statuses = {r.status for r in rows}
-        for status in (TxStatus.MINED, TxStatus.PENDING, TxStatus.REVERTED, TxStatus.DROPPED):
-            if status in statuses:
-                return status
-        return TxStatus.REPLACED
-
 
 def _sent_from_row(row: TxRow) -> SentTx:
     """The journaled bytes as a SentTx; params come from the decoded raw tx so a replacement can re-sign."""
+    from eth_account import Account
     from eth_account.typed_transactions.typed_transaction import TypedTransaction
     from eth_utils.address import to_checksum_address
     from hexbytes import HexBytes
@@ -159,6 +225,7 @@ def _sent_from_row(row: TxRow) -> SentTx:
     raw = bytes.fromhex(row.raw)
     decoded: dict[str, Any] = dict(TypedTransaction.from_bytes(HexBytes(raw)).as_dict())
     params = {
+        "from": Account.recover_transaction(raw),
         "to": to_checksum_address(decoded["to"]),
         "data": decoded["data"],
         "value": decoded["value"],

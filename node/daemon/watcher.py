@@ -1,4 +1,4 @@
-"""Reads contract events with get_logs behind N confirmations from the ledger's cursor, tolerating reorgs."""
+"""Reads contract events with get_logs up to the chain's trusted block and notices reorganisations."""
 
 import logging
 from collections.abc import Iterable, Mapping
@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from web3 import Web3
     from web3.contract import Contract
 
+    from neurolink.chain.finality import Finality
+
 log = logging.getLogger(__name__)
 
 # Blocks per eth_getLogs call: public RPCs cap the range (often at 2,000-10,000 blocks).
@@ -17,12 +19,14 @@ MAX_RANGE = 2_000
 
 
 class Watcher:
-    """Scans `contracts` for `events` up to head - confirmations and records them in the ledger.
+    """Scans `contracts` for `events` up to the trusted block (see Finality) and records them.
 
-    Every scan starts `confirmations` blocks below the cursor, so a reorganisation shallower than that
-    is read again and the ledger's (tx hash, log index) key drops what it already has. A deeper one is
-    noticed by the cursor block's hash changing: the watcher then forgets events above a rewound cursor
-    and reads them again.
+    Each range is read between two looks at its last block's hash: logs are kept only if that block
+    did not change meanwhile and the range's first block still descends from the last block kept.
+    The ledger keeps the hashes of the newest scanned blocks; since a block's hash commits to all its
+    ancestors, a changed newest hash means a reorganisation somewhere below it, and the highest kept
+    block still on the chain is where it forked: events above it are forgotten and read again, and
+    the job ids they concerned wait in `take_reorged` for the daemon to re-derive from the contract.
     """
 
     def __init__(
@@ -32,14 +36,17 @@ class Watcher:
         contracts: Iterable["Contract"],
         events: Iterable[str],
         *,
-        confirmations: int = 0,
+        confirmations: int | None = None,
         start_block: int = 0,
+        finality: "Finality | None" = None,
     ) -> None:
         from eth_utils.crypto import keccak
 
+        from neurolink.chain.finality import Finality
+
         self.w3 = w3
         self.ledger = ledger
-        self.confirmations = confirmations
+        self.finality = finality or Finality(w3, confirmations=confirmations)
         self.start_block = start_block
         self.contracts = list(contracts)
         wanted = set(events)
@@ -54,10 +61,12 @@ class Watcher:
             raise ValueError(f"events not in the contracts' ABIs: {sorted(missing)}")
         self.head = 0
         self.reorgs = 0
+        # Job ids of events dropped by reorganisations the daemon has not yet re-derived (None: none).
+        self._reorged: set[int] | None = None
 
     def start(self) -> None:
-        """Check that the cursor's block is still canonical (a chain restarted from old state rewinds it)."""
-        self._check_cursor()
+        """Check the kept blocks against the chain (a chain restarted from old state rewinds them)."""
+        self._check_reorg()
 
     def stop(self) -> None:
         """Nothing to release: the cursor is already in the ledger."""
@@ -68,23 +77,46 @@ class Watcher:
         cursor = self.ledger.cursor()
         return self.head - (cursor if cursor is not None else self.start_block - 1)
 
+    def take_reorged(self) -> set[int] | None:
+        """None if no reorganisation was seen since the last call; else the job ids of dropped events."""
+        jobs, self._reorged = self._reorged, None
+        return jobs
+
     def poll(self) -> int:
-        """Read new confirmed events into the ledger; returns how many were new."""
+        """Read new trusted events into the ledger; returns how many were new."""
         self.head = self.w3.eth.block_number
-        safe = self.head - self.confirmations
-        self._check_cursor()
+        safe = self.finality.safe_block(self.head)
+        self._check_reorg()
         cursor = self.ledger.cursor()
-        first = self.start_block if cursor is None else max(cursor - self.confirmations + 1, self.start_block)
+        first = self.start_block if cursor is None else max(cursor + 1, self.start_block)
         added = 0
         while first <= safe:
             last = min(first + MAX_RANGE - 1, safe)
+            anchor = self._hash(last)
             events = self._read(first, last)
+            if not self._consistent(first, last, anchor, events):
+                # The chain moved under the read: the next poll looks again (and finds the fork).
+                log.info("chain changed during a scan, reading again", extra={"first": first, "last": last})
+                break
             added += self.ledger.record_scan(events, last)
-            self._remember_hash(last)
+            self.ledger.remember_block(last, cast("str", anchor))
             first = last + 1
         if added:
             log.info("new events", extra={"count": added, "head": self.head, "safe": safe})
         return added
+
+    def _consistent(self, first: int, last: int, anchor: str | None, events: list[EventRow]) -> bool:
+        """Whether the logs of first..last belong to the chain whose block `last` is `anchor`, and that
+        chain continues the newest kept block."""
+        if anchor is None or self._hash(last) != anchor:
+            return False
+        if any(e.block_number == last and e.block_hash != anchor for e in events):
+            return False
+        newest = self.ledger.known_blocks()[:1]
+        if newest and newest[0][0] == first - 1:
+            parent = "0x" + bytes(self.w3.eth.get_block(first)["parentHash"]).hex()
+            return parent == newest[0][1]
+        return True
 
     def _read(self, first: int, last: int) -> list[EventRow]:
         logs = self.w3.eth.get_logs(
@@ -118,34 +150,31 @@ class Watcher:
             )
         return rows
 
-    def _remember_hash(self, block_number: int) -> None:
-        block = self.w3.eth.get_block(block_number)
-        self.ledger.set_meta("cursor_hash", "0x" + bytes(block["hash"]).hex())
+    def _hash(self, number: int) -> str | None:
+        from web3.exceptions import BlockNotFound
 
-    def _check_cursor(self) -> None:
-        cursor = self.ledger.cursor()
-        stored = self.ledger.get_meta("cursor_hash")
-        if cursor is None or not stored:
+        try:
+            return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
+        except BlockNotFound:
+            return None  # above a head that went back (a chain restarted from older state)
+
+    def _check_reorg(self) -> None:
+        kept = self.ledger.known_blocks()
+        if not kept or self._hash(kept[0][0]) == kept[0][1]:
             return
-        canonical: str | None = None
-        if cursor <= self.w3.eth.block_number:
-            canonical = "0x" + bytes(self.w3.eth.get_block(cursor)["hash"]).hex()
-        if canonical == stored:
-            return
-        # Deeper than the confirmations (or the chain went back): read again from well below the cursor.
-        rewind = max(
-            min(cursor, self.w3.eth.block_number) - 2 * max(self.confirmations, 8), self.start_block - 1
-        )
-        dropped = self.ledger.drop_events_after(rewind)
-        self.ledger.record_scan([], rewind)
-        if rewind >= 0:
-            self._remember_hash(rewind)
-        else:
-            self.ledger.set_meta("cursor_hash", "")
+        fork = next((number for number, h in kept[1:] if self._hash(number) == h), None)
+        if fork is None:
+            # Deeper than the kept window: nothing below it can be vouched for either, so start over
+            # from the lowest kept block's predecessor (events below it that changed stay unnoticed).
+            fork = kept[-1][0] - 1
+            log.error("reorganisation deeper than the kept blocks", extra={"window": len(kept)})
+        fork = max(fork, self.start_block - 1)
+        dropped = self.ledger.drop_events_after(fork)
+        self._reorged = (self._reorged or set()) | {j for j in dropped if j is not None}
         self.reorgs += 1
         log.warning(
-            "cursor block no longer canonical: rescanning",
-            extra={"cursor": cursor, "rewind_to": rewind, "dropped_events": dropped},
+            "reorganisation: rescanning",
+            extra={"fork_block": fork, "was": kept[0], "dropped_events": len(dropped)},
         )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from neurolink.config import Settings, load_settings
 from neurolink.spec import JobSpec
 from node.worker import sandbox
+from node.worker.device import this_device
 from node.worker.errors import (
     ExecutionError,
     InvalidJobError,
@@ -171,8 +172,6 @@ class Zygote:
 @functools.cache
 def zygote() -> Zygote:
     """This worker process's zygote (created, not started)."""
-    from node.worker.tasks import this_device
-
     return Zygote(load_settings(), this_device())
 
 

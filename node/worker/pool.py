@@ -11,9 +11,9 @@ from types import TracebackType
 from neurolink.config import Settings
 from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
+from node.worker.device import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
 from node.worker.errors import DevicesUnavailableError
 from node.worker.registry import Device, DeviceRegistry
-from node.worker.tasks import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
 
 
 def gpu_count() -> int:

@@ -12,7 +12,6 @@ import platform
 import resource
 import signal
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -22,39 +21,15 @@ import torch
 
 from neurolink.errors import VettingError
 from neurolink.spec import JobSpec
+from node.worker.context import Outcome, RankContext
 from node.worker.errors import (
     DevicesUnavailableError,
     ExecutionError,
-    InvalidJobError,
     MissingInputError,
     OutOfMemoryError,
     OutputTooLargeError,
     WorkloadError,
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a rank produced: the result (rank 0 only) and metrics."""
-
-    data: bytes | None
-    media_type: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RankContext:
-    """Everything a workload needs to know about where and as which rank it runs."""
-
-    spec: JobSpec
-    rank: int
-    world_size: int
-    device: torch.device
-    inputs: dict[str, Path]
-
-    def sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
 
 
 def child_main(conn: Connection, job_json: str) -> None:
@@ -231,17 +206,6 @@ def _write_result(outcome: Outcome, out_dir: Path, max_bytes: int) -> dict[str, 
         "size": len(outcome.data),
         "media_type": outcome.media_type,
     }
-
-
-def load_tensors(ctx: RankContext, name: str) -> dict[str, torch.Tensor]:
-    """A safetensors input (never a pickle) on the CPU; bad files become InvalidJobError."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(ctx.inputs[name]))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise InvalidJobError(f"input {name!r} is not a valid safetensors file: {exc}") from exc
 
 
 def _preload() -> None:

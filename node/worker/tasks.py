@@ -1,6 +1,5 @@
 """Celery tasks of a device worker: run one rank of a job, answer a ping."""
 
-import os
 import time
 from typing import Any
 
@@ -8,22 +7,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from node.worker.app import TASK_PING, TASK_RUN_RANK
+from node.worker.device import this_device, vetting_enabled
 from node.worker.errors import JobTimeoutError
-
-# Set by the worker pool for each worker process it starts.
-ENV_DEVICE_KIND = "NEUROLINK_DEVICE_KIND"
-ENV_DEVICE_INDEX = "NEUROLINK_DEVICE_INDEX"
-ENV_DEVICE_THREADS = "NEUROLINK_DEVICE_THREADS"
-# Test-only: a worker started with this runs .pt2 archives unvetted, to show the sandbox alone holds.
-ENV_UNSAFE_NO_VETTING = "NEUROLINK_UNSAFE_NO_PT2_VETTING"
-
-
-def this_device() -> dict[str, Any]:
-    """The device this worker owns, from the environment the pool gave it."""
-    kind = os.environ.get(ENV_DEVICE_KIND, "cpu")
-    index = int(os.environ.get(ENV_DEVICE_INDEX, "0"))
-    threads = int(os.environ.get(ENV_DEVICE_THREADS, "1"))
-    return {"kind": kind, "index": index, "threads": threads, "id": f"{kind}:{index}"}
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
@@ -68,7 +53,7 @@ def run_rank(
         "deadline": deadline,
         "rendezvous": rendezvous,
         "device": device,
-        "vet_programs": os.environ.get(ENV_UNSAFE_NO_VETTING) != "1",
+        "vet_programs": vetting_enabled(),
     }
     reply = run_isolated(job, left, net_holder=net_holder)
     timings = reply.setdefault("timings", {})

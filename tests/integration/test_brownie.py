@@ -40,14 +40,15 @@ def test_brownie_run_deploys_and_neurolink_reads_the_file(tmp_path: Path) -> Non
     from eth_account import Account
 
     keystore.write_text(json.dumps(Account.encrypt(dev_account(3).key, PASSWORD, iterations=2**4)))
-    # Brownie remembers live deployments per chain id and fails on connect when a fresh anvil lacks
-    # them; each test chain is new, so its memory of earlier ones goes.
-    shutil.rmtree(PROJECT_ROOT / "build/brownie/deployments", ignore_errors=True)
+    # Brownie remembers live deployments per chain id in its project's build folder and fails on
+    # connect when a fresh anvil lacks them: it runs in a copy of the project, so each test starts
+    # without that memory and the checkout is never written to.
+    project = _brownie_project(tmp_path / "project")
     with start_anvil(chain_id=TESTNET) as node:
         net = f"nl-test-{node.port}"
         subprocess.run(
             [brownie, "networks", "add", "Ethereum", net, f"host={node.rpc_url}", f"chainid={TESTNET}"],
-            cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=60,
+            cwd=project, env=env, check=True, capture_output=True, timeout=60,
         )  # fmt: skip
         try:
             run_env = {
@@ -58,19 +59,19 @@ def test_brownie_run_deploys_and_neurolink_reads_the_file(tmp_path: Path) -> Non
             }
             done = subprocess.run(
                 [brownie, "run", "scripts/brownie_deploy.py", "--network", net],
-                cwd=PROJECT_ROOT, env=run_env, capture_output=True, text=True, timeout=600, check=False,
+                cwd=project, env=run_env, capture_output=True, text=True, timeout=600, check=False,
             )  # fmt: skip
             assert done.returncode == 0, done.stdout + done.stderr
             assert "NeuroLink deployed on chain 11155111" in done.stdout
             again = subprocess.run(
                 [brownie, "run", "scripts/brownie_deploy.py", "--network", net],
-                cwd=PROJECT_ROOT, env=run_env, capture_output=True, text=True, timeout=600, check=False,
+                cwd=project, env=run_env, capture_output=True, text=True, timeout=600, check=False,
             )  # fmt: skip
             assert "already deployed on chain 11155111" in again.stdout, again.stdout + again.stderr
         finally:
             subprocess.run(
                 [brownie, "networks", "delete", net],
-                cwd=PROJECT_ROOT,
+                cwd=project,
                 env=env,
                 capture_output=True,
                 check=False,
@@ -91,9 +92,22 @@ def test_brownie_run_deploys_and_neurolink_reads_the_file(tmp_path: Path) -> Non
         assert market.functions.token().call() == found.token.address
         # Brownie compiled the same code as `neurolink build`; only the metadata hash (which embeds
         # each tool's source paths and remappings) differs.
-        brownie_build = json.loads((PROJECT_ROOT / "build/brownie/contracts/JobMarket.json").read_text())
+        brownie_build = json.loads((project / "build/brownie/contracts/JobMarket.json").read_text())
         ours = load_artifact("JobMarket")["bytecode"]
         assert _strip_metadata("0x" + brownie_build["bytecode"]) == _strip_metadata(ours)
+
+
+def _brownie_project(folder: Path) -> Path:
+    """A copy of what brownie reads from the checkout (sources, config, deploy script) with the compile
+    cache of `make brownie`, and node_modules linked for the OpenZeppelin remapping."""
+    shutil.copytree(PROJECT_ROOT / "contracts", folder / "contracts")
+    shutil.copy(PROJECT_ROOT / "brownie-config.yaml", folder)
+    (folder / "scripts").mkdir()
+    shutil.copy(PROJECT_ROOT / "scripts" / "brownie_deploy.py", folder / "scripts")
+    shutil.copytree(PROJECT_ROOT / "build/brownie/contracts", folder / "build/brownie/contracts")
+    shutil.copytree(PROJECT_ROOT / "build/brownie/interfaces", folder / "build/brownie/interfaces")
+    (folder / "node_modules").symlink_to(PROJECT_ROOT / "node_modules")
+    return folder
 
 
 def _strip_metadata(bytecode: str) -> str:

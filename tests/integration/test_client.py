@@ -2,14 +2,14 @@
 cheater, the providers played by hand through the same contract calls a node makes."""
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from coordinator.client import Client, SubmitOptions
+from coordinator.client import Client, JobState, SubmitOptions
 from coordinator.errors import JobNotFoundError, ResultUnavailableError
-from neurolink.chain.contracts import Contracts
 from neurolink.chain.provider import connect
 from neurolink.chain.tx import TxSender
 from neurolink.config import Settings, load_settings
@@ -19,6 +19,7 @@ from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
 from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.views import JobPhase
 from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
 
@@ -134,11 +135,29 @@ def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: P
         c = commitment(job.job_id, sender.address, digest, salts[index][1])
         sender.transact(contracts.market.functions.commit(job.job_id, c))
     stake_before = {i: contracts.staking.functions.stakeOf(dev_account(i).address).call() for i in PROVIDERS}
+
+    # The requester follows the job from before the first reveal: every change reaches the callback.
+    seen: list[tuple[JobPhase, int]] = []
+    following = threading.Event()
+    box: dict[str, JobState] = {}
+
+    def on_change(state: JobState) -> None:
+        seen.append((state.phase, state.record.revealed))
+        following.set()
+
+    waiter = threading.Thread(
+        target=lambda: box.update(final=client.wait(job.job_id, timeout=30, on_change=on_change))
+    )
+    waiter.start()
+    assert following.wait(10)
     for index, sender in senders.items():
         sender.transact(contracts.market.functions.reveal(job.job_id, *salts[index]))
-
-    seen: list[JobPhase] = []
-    final = client.wait(job.job_id, timeout=30, on_change=lambda s: seen.append(s.phase))
+    waiter.join(30)
+    final = box["final"]
+    assert seen[0] == (JobPhase.REVEALING, 0), seen
+    assert seen[-1][0] == JobPhase.SETTLED and seen[-1][1] == len(PROVIDERS), seen
+    assert [r for _, r in seen] == sorted(r for _, r in seen), "reveal counts only grow"
+    assert len(seen) == len(set(seen)), "each change is reported once"
     assert final.phase == JobPhase.SETTLED and final.result_digest == "0x" + cid_to_digest(honest).hex()
     cheater = dev_account(PROVIDERS[-1]).address
     stake_after = contracts.staking.functions.stakeOf(cheater).call()

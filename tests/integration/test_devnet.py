@@ -32,6 +32,42 @@ def test_up_status_down_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert runner.invoke(app, ["devnet", "status"]).exit_code == 6
 
 
+def test_down_leaves_alone_a_pid_that_is_no_longer_what_up_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a crash or reboot the run file's pids may belong to other programs: `down` compares each
+    pid's start time with the recorded one and signals only its own processes."""
+    import subprocess
+    import time
+
+    from neurolink import devnet_record as record
+    from neurolink.devnet.pids import started_at
+
+    monkeypatch.setenv("NEUROLINK_HOME", str(tmp_path))
+    port = free_port()
+    up = json.loads(
+        runner.invoke(app, ["devnet", "up", "--chain-only", "--port", str(port), "--json"]).output
+    )
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        run_file = record.run_file(tmp_path)
+        run = json.loads(run_file.read_text())
+        assert run["anvil"]["started_at"] == started_at(up["anvil"]["pid"])
+        # A node record whose pid now names an unrelated program (it started after the record's time).
+        started = started_at(stranger.pid)
+        assert started is not None
+        run["processes"] = [{"role": "provider", "pid": stranger.pid, "started_at": started - 3600}]
+        run_file.write_text(json.dumps(run))
+        down = json.loads(runner.invoke(app, ["devnet", "down", "--json"]).output)
+        time.sleep(0.2)
+        assert stranger.poll() is None, "a process the devnet did not start was signalled"
+        assert not is_up(up["rpc_url"]), "the devnet's own anvil was stopped"
+        assert down["stopped"] == [up["anvil"]["pid"]]
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
 def test_an_idle_devnet_keeps_its_clock_and_any_home_finds_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

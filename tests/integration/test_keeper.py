@@ -5,13 +5,13 @@ from collections.abc import Iterator
 import pytest
 
 from coordinator.keeper import Keeper
-from neurolink.chain.contracts import Contracts
 from neurolink.chain.provider import connect
 from neurolink.chain.tx import TxSender
 from neurolink.config import load_settings
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import DEVNET_MIN_WINDOW, deploy_devnet, fund, register_provider
+from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.views import JobPhase
 
 PAYMENT = 10**18

@@ -1,4 +1,5 @@
-"""The node's submitter on a real anvil: write-ahead journal, stuck-tx replacement, resend after a crash."""
+"""The node's submitter on a real anvil: write-ahead journal, non-blocking sends followed across polls,
+stuck-tx replacement, resend after a crash or a dropped tx, and a nonce taken by a second signer."""
 
 import threading
 import time
@@ -15,6 +16,19 @@ from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, rpc_call
 from node.daemon.ledger import Ledger, TxStatus
 from node.daemon.submitter import Submitter
+
+
+def follow(submitter: Submitter, job_id: int, action: str = "faucet", timeout: float = 30) -> TxStatus:
+    """Poll `submitter` (as the daemon's ticks do) until the job's tx is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        submitter.poll()
+        outcome = submitter.outcome(job_id, action)
+        if outcome is not TxStatus.PENDING:
+            assert outcome is not None
+            return outcome
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id}'s {action} still pending after {timeout}s")
 
 
 @pytest.fixture
@@ -34,15 +48,44 @@ def test_send_is_journaled_and_reverts_are_decoded(chain: tuple[Web3, str], tmp_
     token = contract_at(w3, "NeuroToken", address)
     ledger = Ledger(tmp_path / "ledger.sqlite")
     submitter = Submitter(w3, dev_account(3), ledger)
-    receipt = submitter.transact(token.functions.faucet(), action="faucet", job_id=7)
+    sent = submitter.send(token.functions.faucet(), action="faucet", job_id=7)
+    assert follow(submitter, 7) is TxStatus.MINED
     rows = ledger.job_txs(7, "faucet")
-    assert [r.status for r in rows] == [TxStatus.MINED]
-    assert rows[0].tx_hash == "0x" + bytes(receipt["transactionHash"]).hex()
-    assert submitter.outcome(7, "faucet") is TxStatus.MINED
+    assert [(r.tx_hash, r.status) for r in rows] == [(sent.tx_hash, TxStatus.MINED)]
     with pytest.raises(TransactionRevertedError) as info:
-        submitter.transact(token.functions.faucet(), action="faucet", job_id=8)
+        submitter.send(token.functions.faucet(), action="faucet", job_id=8)
     assert info.value.error_name == "NeuroTokenFaucetCoolingDown"
     assert submitter.outcome(8, "faucet") is None, "a call that reverts in estimation is never signed"
+
+
+def test_send_returns_before_the_tx_is_mined_and_a_mined_revert_is_decoded(
+    chain: tuple[Web3, str], tmp_path: Path
+) -> None:
+    """With mining paused, `send` returns at once (the old submitter blocked until the receipt); a tx
+    that estimation let through but that reverts when mined is recorded REVERTED with its error name."""
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+
+    token = contract_at(w3, "NeuroToken", address)
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submitter = Submitter(w3, dev_account(7), ledger, receipt_timeout=1.0)
+    rpc_call(url, "evm_setAutomine", [False])
+    try:
+        started = time.monotonic()
+        first = submitter.send(token.functions.faucet(), action="faucet", job_id=1)
+        # Estimated against the state before the first drip, so it passes; mined after it, it reverts.
+        second = submitter.send(token.functions.faucet(), action="faucet", job_id=2)
+        assert time.monotonic() - started < 1.0, "send must not wait for a receipt"
+        submitter.poll()
+        assert submitter.outcome(1, "faucet") is TxStatus.PENDING
+        assert second.nonce == first.nonce + 1
+        rpc_call(url, "evm_mine")
+    finally:
+        rpc_call(url, "evm_setAutomine", [True])
+    assert follow(submitter, 1) is TxStatus.MINED
+    assert follow(submitter, 2) is TxStatus.REVERTED
+    assert submitter.reverts(2, "faucet") == ["NeuroTokenFaucetCoolingDown"]
 
 
 def test_stuck_transaction_is_replaced_with_higher_fees(chain: tuple[Web3, str], tmp_path: Path) -> None:
@@ -69,7 +112,8 @@ def test_stuck_transaction_is_replaced_with_higher_fees(chain: tuple[Web3, str],
     miner.start()
     try:
         submitter = Submitter(w3, dev_account(4), ledger, replace_after=0.3, receipt_timeout=30)
-        receipt = submitter.transact(token.functions.faucet(), action="faucet", job_id=1)
+        submitter.send(token.functions.faucet(), action="faucet", job_id=1)
+        assert follow(submitter, 1) is TxStatus.MINED
     finally:
         stop.set()
         miner.join()
@@ -78,7 +122,7 @@ def test_stuck_transaction_is_replaced_with_higher_fees(chain: tuple[Web3, str],
     assert len(rows) >= 2 and len({r.nonce for r in rows}) == 1, "replacements reuse the nonce"
     assert rows[-1].max_fee > rows[0].max_fee * 1.1 and rows[-1].tip > rows[0].tip * 1.1
     mined = [r for r in rows if r.status is TxStatus.MINED]
-    assert len(mined) == 1 and mined[0].tx_hash == "0x" + bytes(receipt["transactionHash"]).hex()
+    assert len(mined) == 1 and mined[0].tx_hash != rows[0].tx_hash, "a replacement was mined"
     assert {r.status for r in rows if r is not mined[0]} == {TxStatus.REPLACED}
     assert token.functions.balanceOf(dev_account(4).address).call() == token.functions.FAUCET_AMOUNT().call()
 
@@ -99,6 +143,7 @@ def test_journaled_but_unsent_tx_is_resent_once_after_a_crash(
 
     restarted = Submitter(w3, dev_account(5), Ledger(tmp_path / "ledger.sqlite"))
     restarted.start()
+    assert follow(restarted, 3) is TxStatus.MINED
     assert submitter_status(ledger, 3) == [TxStatus.MINED]
     assert token.functions.balanceOf(dev_account(5).address).call() == token.functions.FAUCET_AMOUNT().call()
     restarted.start()  # a second restart finds nothing open and sends nothing
@@ -124,8 +169,61 @@ def test_a_journaled_tx_refused_as_underpriced_is_repriced_on_restart(
     rpc_call(url, "anvil_setNextBlockBaseFeePerGas", [hex(signed.max_fee * 10)])
     rpc_call(url, "evm_mine")
 
-    Submitter(w3, dev_account(6), ledger).start()
+    restarted = Submitter(w3, dev_account(6), ledger)
+    restarted.start()
+    assert follow(restarted, 5) is TxStatus.MINED
     rows = ledger.job_txs(5, "faucet")
     assert [r.status for r in rows] == [TxStatus.REPLACED, TxStatus.MINED]
     assert rows[0].nonce == rows[1].nonce and rows[1].max_fee > signed.max_fee * 5
     assert token.functions.balanceOf(dev_account(6).address).call() == token.functions.FAUCET_AMOUNT().call()
+
+
+def test_a_tx_dropped_from_the_mempool_is_resent_and_later_nonces_follow(
+    chain: tuple[Web3, str], tmp_path: Path
+) -> None:
+    """A dropped tx leaves a nonce gap that holds every later tx of the account: the submitter notices
+    the node no longer knows it and re-broadcasts the journaled bytes, and both txs land."""
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+
+    token = contract_at(w3, "NeuroToken", address)
+    url = str(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submitter = Submitter(w3, dev_account(8), ledger)
+    rpc_call(url, "evm_setAutomine", [False])
+    try:
+        dropped = submitter.send(token.functions.faucet(), action="faucet", job_id=1)
+        rpc_call(url, "anvil_dropTransaction", [dropped.tx_hash])
+    finally:
+        rpc_call(url, "evm_setAutomine", [True])
+    later = submitter.send(token.functions.approve(address, 1), action="approve", job_id=2)
+    assert later.nonce == dropped.nonce + 1
+    assert w3.eth.get_transaction_count(dev_account(8).address) == 0, "the gap holds the later tx"
+    assert follow(submitter, 1) is TxStatus.MINED
+    assert follow(submitter, 2, "approve") is TxStatus.MINED
+    assert [r.tx_hash for r in ledger.job_txs(1, "faucet")] == [dropped.tx_hash], "the same bytes again"
+
+
+def test_nonce_too_low_from_a_second_signer_is_a_conflict_not_success(
+    chain: tuple[Web3, str], tmp_path: Path
+) -> None:
+    """Another program signing for the account takes the nonce of a journaled tx: the node answers
+    "nonce too low", which the old sender took as "already sent" and then waited on forever."""
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+    from neurolink.chain.errors import NonceConflictError
+
+    token = contract_at(w3, "NeuroToken", address)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    submitter = Submitter(w3, dev_account(9), ledger)
+    faucet = submitter.sender.build(token.functions.faucet())
+    ours = submitter.sender.sign(faucet, "faucet", meta={"job_id": 4})
+    TxSender(w3, dev_account(9)).transact(token.functions.approve(address, 1))  # the second signer
+    with pytest.raises(NonceConflictError, match="second program signing"):
+        submitter.sender.broadcast(ours)
+    submitter.poll()
+    rows = ledger.job_txs(4, "faucet")
+    assert [r.status for r in rows] == [TxStatus.DROPPED] and "another transaction" in rows[0].error
+    # The cached nonce came from the chain again: the next send lands.
+    submitter.send(token.functions.faucet(), action="faucet", job_id=5)
+    assert follow(submitter, 5) is TxStatus.MINED

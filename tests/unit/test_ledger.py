@@ -31,8 +31,21 @@ def test_events_are_stored_once_and_survive_a_reopen(tmp_path: Path) -> None:
     assert pending[0].args["payment"] == 2**200, "uint256 values round-trip exactly"
     reopened.mark_handled(pending[0])
     assert len(reopened.pending_events()) == 2
-    assert reopened.drop_events_after(5) == 1
+    assert reopened.drop_events_after(5) == [2], "the dropped events' job ids"
     assert [e.job_id for e in reopened.events()] == [1, 1]
+    assert reopened.cursor() == 5, "the cursor goes back to the fork"
+
+
+def test_block_hashes_are_kept_for_a_window_and_dropped_above_a_fork(tmp_path: Path) -> None:
+    from node.daemon.ledger import BLOCK_WINDOW
+
+    ledger = Ledger(tmp_path / "l.sqlite")
+    for number in range(BLOCK_WINDOW + 10):
+        ledger.remember_block(number, f"0x{number:064x}")
+    kept = ledger.known_blocks()
+    assert len(kept) == BLOCK_WINDOW and kept[0] == (BLOCK_WINDOW + 9, f"0x{BLOCK_WINDOW + 9:064x}")
+    ledger.drop_events_after(100)
+    assert ledger.known_blocks()[0][0] == 100
 
 
 def test_the_salt_is_written_once(tmp_path: Path) -> None:

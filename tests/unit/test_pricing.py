@@ -90,4 +90,5 @@ def test_price_never_falls_when_demand_or_tier_rises(secs: int, open_jobs: int, 
     if tier < 3:
         higher = JobShape(gpu_seconds=secs, tier=tier + 1)
         assert quote(higher, MarketSnapshot(open_jobs, free), PARAMS).price >= price
-    assert capability_factor(tier) >= 0
+        # A higher tier is a strictly dearer capability, not merely no cheaper.
+        assert capability_factor(tier + 1) > capability_factor(tier)

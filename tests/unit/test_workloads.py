@@ -9,8 +9,8 @@ from safetensors.torch import load as load_tensors
 
 from neurolink.spec import CNNArch, GPTArch, JobSpec, TrainWorkload
 from node.worker.canonical import tensors_bytes
+from node.worker.context import RankContext
 from node.worker.errors import InvalidJobError
-from node.worker.runner import RankContext
 from node.worker.workloads import run_workload
 from node.worker.workloads.collective import shard_bounds
 
@@ -49,10 +49,15 @@ def test_cnn_trains_on_images(tmp_path: Path) -> None:
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(32, 1, 8, 8, generator=gen)
     y = (x.mean(dim=(1, 2, 3)) > 0).long()
-    weights, losses = _train(
-        tmp_path, CNNArch(in_channels=1, image_size=8, channels=(4, 8), num_classes=2), x, y
-    )
-    assert len(losses) == 4 and all(t.dtype == torch.float32 for t in load_tensors(weights).values())
+    arch = CNNArch(in_channels=1, image_size=8, channels=(4, 8), num_classes=2)
+    weights, losses = _train(tmp_path, arch, x, y)
+    again, _ = _train(tmp_path, arch, x, y)
+    assert weights == again, "the same spec and seed give the same bytes"
+    assert len(losses) == 4 and all(b < a for a, b in itertools.pairwise(losses)), losses
+    shapes = sorted(tuple(t.shape) for t in load_tensors(weights).values())
+    # Two 3x3 convolutions 1->4->8 and an 8->2 classifier, each with its bias: the arch as specified.
+    assert shapes == sorted([(4, 1, 3, 3), (4,), (8, 4, 3, 3), (8,), (2, 8), (2,)]), shapes
+    assert all(t.dtype == torch.float32 for t in load_tensors(weights).values())
 
 
 def test_labels_must_be_integers_for_cross_entropy(tmp_path: Path) -> None:

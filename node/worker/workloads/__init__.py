@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from neurolink.spec import BenchmarkWorkload, InferenceWorkload, TrainWorkload
 
 if TYPE_CHECKING:
-    from node.worker.runner import Outcome, RankContext
+    from node.worker.context import Outcome, RankContext
 
 
 def run_workload(ctx: "RankContext") -> "Outcome":

@@ -7,7 +7,7 @@ import torch
 
 from neurolink.spec import BenchmarkWorkload
 from node.worker.canonical import JSON, json_bytes
-from node.worker.runner import Outcome, RankContext
+from node.worker.context import Outcome, RankContext
 from node.worker.workloads.collective import all_gather_rows
 
 DTYPES = {

@@ -6,8 +6,8 @@ import torch
 
 from neurolink.spec import InferenceWorkload
 from node.worker.canonical import SAFETENSORS, tensors_bytes
+from node.worker.context import Outcome, RankContext, load_tensors
 from node.worker.errors import InvalidJobError
-from node.worker.runner import Outcome, RankContext, load_tensors
 from node.worker.workloads.collective import all_gather_rows, shard_bounds
 
 

@@ -4,8 +4,8 @@ import torch
 
 from neurolink.spec import TrainWorkload
 from node.worker.canonical import SAFETENSORS, tensors_bytes
+from node.worker.context import Outcome, RankContext, load_tensors
 from node.worker.errors import InvalidJobError
-from node.worker.runner import Outcome, RankContext, load_tensors
 from node.worker.workloads import models
 from node.worker.workloads.collective import all_reduce_sum, shard_bounds
 

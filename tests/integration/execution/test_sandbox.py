@@ -23,11 +23,11 @@ import pytest
 from neurolink.config import Settings, load_settings
 from neurolink.pt2 import UnsafeProgramError, check_archive
 from neurolink.spec import JobSpec, Limits, Requirements
+from node.worker.device import ENV_UNSAFE_NO_VETTING
 from node.worker.dispatch import Dispatcher, JobResult
 from node.worker.errors import JobTimeoutError, UnsafeInputError, WorkloadError
 from node.worker.pool import WorkerPool
 from node.worker.samples import code_running_program, inference_job
-from node.worker.tasks import ENV_UNSAFE_NO_VETTING
 
 SECRET = "0xSECRET-key-material"
 REPORT = "SANDBOX-REPORT "

@@ -1,4 +1,8 @@
-"""Where `devnet up` leaves word of the running devnet, so later commands from any home find it."""
+"""Where `devnet up` leaves word of the running devnet, so later commands from any home find it.
+
+Outside `neurolink.devnet` because the config and the deployments reader consult it, and the devnet
+package itself builds on both.
+"""
 
 import json
 import os
