@@ -516,16 +516,14 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @dev One SSTORE per word (field-wise writes cost a masked read-modify-write each); the shifts
     ///      follow JobRecord's field order, lowest bits first (getJob's tests check the round trip).
     ///      Amounts and windows were bounds-checked by the caller, so each fits its field.
-    function _storeJob(uint256 jobId, JobParams calldata p, uint8 k, uint8 q, uint16 fee, uint8 treasuryIndex)
-        private
-    {
+    function _storeJob(uint256 jobId, JobParams calldata p, uint8 k, uint8 q, uint16 fee, uint8 treasuryIndex) private {
         Requirements calldata r = p.requirements;
         uint256 word0 = uint256(uint160(msg.sender)) | uint256(r.gpuCount) << 160 | uint256(r.vramMb) << 176
             | uint256(r.tier) << 208 | uint256(r.maxGpuSeconds) << 216 | uint256(fee) << 240;
         uint256 word1 = p.payment | p.collateral << 96 | uint256(k) << 192 | uint256(q) << 200
             | uint256(uint8(Status.Open)) << 208 | uint256(treasuryIndex) << 248;
-        uint256 word2 = uint256(SafeCast.toUint32(block.number)) | block.timestamp << 32
-            | uint256(p.claimWindow) << 72 | uint256(p.commitWindow) << 96 | uint256(p.revealWindow) << 120;
+        uint256 word2 = uint256(SafeCast.toUint32(block.number)) | block.timestamp << 32 | uint256(p.claimWindow) << 72
+            | uint256(p.commitWindow) << 96 | uint256(p.revealWindow) << 120;
         bytes32 specDigest = p.specDigest;
         JobRecord storage job = _jobs[jobId];
         assembly ("memory-safe") {
@@ -548,11 +546,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         if (status != Status.Open) revert JobMarketJobClosed(jobId, status);
     }
 
-    function _commitment(uint256 jobId, address provider, bytes32 digest, bytes32 salt)
-        private
-        view
-        returns (bytes32)
-    {
+    function _commitment(uint256 jobId, address provider, bytes32 digest, bytes32 salt) private view returns (bytes32) {
         return keccak256(abi.encode(block.chainid, address(this), jobId, provider, digest, salt));
     }
 
@@ -684,8 +678,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @dev Majority settlement over at most MAX_REPLICAS slots; see docs/PROTOCOL.md for the payoffs.
     ///      `callerSlot` is the caller's slot when it is known to hold one (saves a roster lookup).
     function _conclude(uint256 jobId, JobRecord storage job, uint256 callerSlot) private {
-        (address[] memory providers, bytes32[] memory digests, uint256 positions) =
-            _loadSlots(jobId, job, callerSlot);
+        (address[] memory providers, bytes32[] memory digests, uint256 positions) = _loadSlots(jobId, job, callerSlot);
         // The digest revealed by at least `quorum` slots; unique because quorum > k / 2.
         uint256 n = providers.length;
         uint256 quorum = job.quorum;

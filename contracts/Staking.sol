@@ -201,8 +201,9 @@ contract Staking is IStaking, Ownable2Step {
     /// @param market The candidate JobMarket.
     /// @return Whether both match.
     function marketMatches(address market) external view returns (bool) {
-        return address(IJobMarket(market).token()) == address(token)
-            && address(IJobMarket(market).staking()) == address(this);
+        return
+            address(IJobMarket(market).token()) == address(token)
+                && address(IJobMarket(market).staking()) == address(this);
     }
 
     /// @inheritdoc IStaking

@@ -225,9 +225,7 @@ interface IJobMarket {
     /// @notice The job failed. UnderClaimed: every token went back. NoQuorum: each revealer was credited
     ///         `paidPerRevealer`, silent slots' collateral (`burned`) was burned, the requester was
     ///         credited `refund`.
-    event JobFailed(
-        uint256 indexed jobId, FailReason reason, uint256 burned, uint256 paidPerRevealer, uint256 refund
-    );
+    event JobFailed(uint256 indexed jobId, FailReason reason, uint256 burned, uint256 paidPerRevealer, uint256 refund);
     /// @notice The requester cancelled the job before any claim; the payment was refunded.
     event JobCancelled(uint256 indexed jobId);
     /// @notice Nobody claimed the job before its claim deadline; the payment was refunded.
@@ -380,8 +378,5 @@ interface IJobMarket {
     /// @param digest The result digest.
     /// @param salt The secret salt.
     /// @return The commitment.
-    function commitmentOf(uint256 jobId, address provider, bytes32 digest, bytes32 salt)
-        external
-        view
-        returns (bytes32);
+    function commitmentOf(uint256 jobId, address provider, bytes32 digest, bytes32 salt) external view returns (bytes32);
 }

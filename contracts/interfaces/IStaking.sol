@@ -123,7 +123,8 @@ interface IStaking {
     /// @param minGpuCount Required GPUs.
     /// @param minVramMb Required memory per GPU in MiB.
     /// @param minTier Required hardware tier.
-    function lock(uint256 jobId, address provider, uint256 amount, uint16 minGpuCount, uint32 minVramMb, uint8 minTier) external;
+    function lock(uint256 jobId, address provider, uint256 amount, uint16 minGpuCount, uint32 minVramMb, uint8 minTier)
+        external;
 
     /// @notice Release `amount` of locked stake of every account in `accounts`; the ones whose bit is set
     ///         in `slashMask` lose it instead, and the slashed total is burned.

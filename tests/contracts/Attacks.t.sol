@@ -24,6 +24,11 @@ contract AttacksTest is ProtocolBase {
     bytes32 internal constant ERROR_RESULT = bytes32(uint256(0xE));
     uint256 internal constant FEE = PAYMENT / 100;
 
+    function setUp() public override {
+        super.setUp();
+        _width(1); // the deployment default; lifecycle tests below widen it explicitly
+    }
+
     function _width(uint8 w) internal {
         vm.prank(owner);
         market.setSortitionWidth(w);

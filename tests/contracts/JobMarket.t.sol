@@ -103,9 +103,7 @@ contract JobMarketTest is ProtocolBase {
     function test_createJob_revertsOnInvalidCollateral() public {
         IJobMarket.JobParams memory p = _params(1, 0);
         p.collateral = uint256(type(uint96).max) + 1;
-        vm.expectRevert(
-            abi.encodeWithSelector(IJobMarket.JobMarketInvalidCollateral.selector, p.collateral, 1 ether)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidCollateral.selector, p.collateral, 1 ether));
         vm.prank(requester);
         market.createJob(p);
         // No free squatting: a slot costs at least the minimum collateral.
@@ -340,8 +338,9 @@ contract JobMarketTest is ProtocolBase {
         uint256 jobId = _create(3);
         uint256 deadline = block.timestamp + WINDOW;
         vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, deadline));
-        _claim(jobId, providers[0]);
+        _claimReverts(
+            jobId, providers[0], abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, deadline)
+        );
     }
 
     function test_claim_revertsWhenSlotTaken() public {
@@ -357,8 +356,11 @@ contract JobMarketTest is ProtocolBase {
     function test_claim_revertsOnSecondSlot() public {
         uint256 jobId = _create(3);
         _claim(jobId, providers[0]);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[0]));
-        _claim(jobId, providers[0]);
+        _claimReverts(
+            jobId,
+            providers[0],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[0])
+        );
     }
 
     function test_claim_revertsOnSecondSlotBeyondTheFirst() public {
@@ -366,8 +368,11 @@ contract JobMarketTest is ProtocolBase {
         _claim(jobId, providers[0]);
         _claim(jobId, providers[1]);
         _claim(jobId, providers[2]);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[2]));
-        _claim(jobId, providers[2]);
+        _claimReverts(
+            jobId,
+            providers[2],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[2])
+        );
     }
 
     function test_claim_revertsOnSecondSlotBeyondTheRecord() public {
@@ -375,10 +380,16 @@ contract JobMarketTest is ProtocolBase {
         for (uint256 i; i < 9; ++i) {
             _claim(jobId, providers[i]);
         }
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[6]));
-        _claim(jobId, providers[6]);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[1]));
-        _claim(jobId, providers[1]);
+        _claimReverts(
+            jobId,
+            providers[6],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[6])
+        );
+        _claimReverts(
+            jobId,
+            providers[1],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[1])
+        );
     }
 
     /// @dev Providers are stored as ids (the first four slots in the record, the rest beside it):
@@ -407,43 +418,46 @@ contract JobMarketTest is ProtocolBase {
     function test_claim_revertsForRequester() public {
         _fundProvider(requester, 100 ether);
         uint256 jobId = _create(3);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRequesterCannotClaim.selector, jobId));
-        _claim(jobId, requester);
+        _claimReverts(
+            jobId, requester, abi.encodeWithSelector(IJobMarket.JobMarketRequesterCannotClaim.selector, jobId)
+        );
     }
 
     function test_claim_revertsWhenPaused() public {
         uint256 jobId = _create(3);
         vm.prank(owner);
         market.pause();
-        vm.expectRevert(Pausable.EnforcedPause.selector);
-        _claim(jobId, providers[0]);
+        _claimReverts(jobId, providers[0], abi.encodeWithSelector(Pausable.EnforcedPause.selector));
     }
 
     function test_claim_revertsForIneligibleProvider() public {
         uint256 jobId = _create(3);
         address stranger = address(0x5757);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketNotEligible.selector, jobId, 0, stranger));
-        _claim(jobId, stranger);
+        _claimReverts(
+            jobId, stranger, abi.encodeWithSelector(IJobMarket.JobMarketNotEligible.selector, jobId, 0, stranger)
+        );
 
         IJobMarket.JobParams memory p = _params(1, 0);
         p.requirements.tier = 3;
         vm.prank(requester);
         uint256 bigJob = market.createJob(p);
-        vm.roll(block.number + 1);
-        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, providers[0]));
-        _claim(bigJob, providers[0]);
+        vm.roll(_job(bigJob).createdBlock + 1);
+        _claimReverts(
+            bigJob, providers[0], abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, providers[0])
+        );
 
         p = _params(1, 0);
         p.collateral = PROVIDER_STAKE + 1;
         vm.prank(requester);
         uint256 richJob = market.createJob(p);
-        vm.roll(block.number + 1);
-        vm.expectRevert(
+        vm.roll(_job(richJob).createdBlock + 1); // via-IR may reuse an earlier block.number read
+        _claimReverts(
+            richJob,
+            providers[0],
             abi.encodeWithSelector(
                 IStaking.StakingInsufficientFreeStake.selector, providers[0], PROVIDER_STAKE, PROVIDER_STAKE + 1
             )
         );
-        _claim(richJob, providers[0]);
     }
 
     // ----------------------------------------------------------------------------------- commit
@@ -562,6 +576,7 @@ contract JobMarketTest is ProtocolBase {
         uint256 jobId = _claimedJob(3);
         _commit(jobId, providers[0], RIGHT);
         _commit(jobId, providers[1], RIGHT);
+        _commit(jobId, providers[2], RIGHT);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitmentMismatch.selector, jobId, providers[0]));
         _reveal(jobId, providers[0], WRONG);
     }
@@ -573,6 +588,7 @@ contract JobMarketTest is ProtocolBase {
         bytes32 copied = _commitment(jobId, providers[0], RIGHT);
         vm.prank(providers[1]);
         market.commit(jobId, copied);
+        _commit(jobId, providers[2], RIGHT);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitmentMismatch.selector, jobId, providers[1]));
         vm.prank(providers[1]);
         market.reveal(jobId, RIGHT, _salt(providers[0]));
@@ -708,7 +724,9 @@ contract JobMarketTest is ProtocolBase {
         }
         _commit(jobId, providers[0], RIGHT);
         vm.warp(_job(jobId).claimDeadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, _job(jobId).claimDeadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, _job(jobId).claimDeadline)
+        );
         _commit(jobId, providers[1], RIGHT);
         vm.expectEmit();
         emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.UnderClaimed, 0, 0, PAYMENT);

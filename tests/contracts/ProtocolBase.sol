@@ -47,6 +47,7 @@ abstract contract ProtocolBase is Test {
             providers.push(p);
             _fundProvider(p, PROVIDER_STAKE);
         }
+        vm.roll(101); // stake counts for jobs created after the block it was added in
     }
 
     function _caps() internal pure returns (IStaking.Capabilities memory) {
@@ -96,6 +97,14 @@ abstract contract ProtocolBase is Test {
     /// @dev Claim the first free slot `p` is drawn for (reverts NotEligible on slot 0 if none).
     function _claim(uint256 jobId, address p) internal {
         uint256 slot = _freeEligibleSlot(jobId, p);
+        vm.prank(p);
+        market.claim(jobId, slot);
+    }
+
+    /// @dev `_claim` expecting `err`: the slot is looked up first, so expectRevert meets the claim itself.
+    function _claimReverts(uint256 jobId, address p, bytes memory err) internal {
+        uint256 slot = _freeEligibleSlot(jobId, p);
+        vm.expectRevert(err);
         vm.prank(p);
         market.claim(jobId, slot);
     }
