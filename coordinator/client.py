@@ -13,7 +13,7 @@ from neurolink.chain.contracts import Contracts, closed, due_at
 from neurolink.chain.deployments import for_chain
 from neurolink.chain.provider import connect, poll_latency
 from neurolink.chain.tx import TxSender
-from neurolink.protocol.params import JobParams, Requirements
+from neurolink.protocol.params import JobParams, Requirements, default_collateral
 from neurolink.protocol.tiers import tier_level
 from neurolink.protocol.views import JobPhase, JobView
 
@@ -232,7 +232,11 @@ class Client:
         spec_cid = self.store.put_bytes(spec.canonical_json())
         self.store.pin(spec_cid)
         payment = options.payment if options.payment is not None else self.quote(spec).price
-        collateral = options.collateral if options.collateral is not None else payment // spec.replicas
+        collateral = (
+            options.collateral
+            if options.collateral is not None
+            else default_collateral(payment, spec.replicas)
+        )
         claim_window, commit_window = self._windows(spec, options.window)
         req = spec.requirements
         params = JobParams(
@@ -340,7 +344,8 @@ class Client:
             if self.contracts.phase(job_id) == phase and self._record(job_id) == record:
                 break
         result = "0x" + digest.hex() if phase == JobPhase.SETTLED else None
-        return JobState(job_id, phase, record, tuple(s[0] for s in slots), result)
+        providers = tuple(s[0] for s in slots if int(s[0], 16) != 0)  # free slots show provider zero
+        return JobState(job_id, phase, record, providers, result)
 
     def wait(
         self,
