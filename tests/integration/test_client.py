@@ -17,6 +17,7 @@ from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
 from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.sortition import claim_drawn_slot
 from neurolink.protocol.views import JobPhase
 from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
 
@@ -120,11 +121,18 @@ def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: P
     salts = {}
     senders = {i: TxSender(client.w3, dev_account(i)) for i in PROVIDERS}
     for sender in senders.values():
-        sender.transact(contracts.market.functions.claim(job.job_id))
+        claim_drawn_slot(sender, contracts.market, contracts.staking, job.job_id)
     for index, sender in senders.items():
         digest = cid_to_digest(wrong if index == PROVIDERS[-1] else honest)
         salts[index] = (digest, new_salt())
-        c = commitment(job.job_id, sender.address, digest, salts[index][1])
+        c = commitment(
+            job.job_id,
+            sender.address,
+            digest,
+            salts[index][1],
+            chain_id=client.w3.eth.chain_id,
+            market=contracts.market.address,
+        )
         sender.transact(contracts.market.functions.commit(job.job_id, c))
     stake_before = {i: contracts.staking.functions.stakeOf(dev_account(i).address).call() for i in PROVIDERS}
     for index, sender in senders.items():

@@ -85,8 +85,8 @@ def test_silent_node_is_slashed(network: Network, host: Host, trio: list[Provide
 def test_an_under_claimed_job_is_settled_by_the_node_when_due(
     network: Network, host: Host, trio: list[ProviderHome]
 ) -> None:
-    """Only one of two slots gets claimed: after the claim deadline the node itself settles the job,
-    which fails as under-claimed and gives everyone their tokens back."""
+    """Only one of three slots gets claimed: after the claim deadline the node itself settles the job,
+    which never filled, so it fails as under-claimed and gives everyone their tokens back."""
     from provider_bench import ledger_of
 
     from node.daemon.ledger import Phase, TxStatus
@@ -95,14 +95,14 @@ def test_an_under_claimed_job_is_settled_by_the_node_when_due(
     stake = network.staking.functions.stakeOf(alone.address).call()
     node = NodeProcess(alone, "--no-workers")
     try:
-        job_id = create_job(network, benchmark_spec(2, seed=203), host, payment=PAYMENT, replicas=2)
+        job_id = create_job(network, benchmark_spec(3, seed=203), host, payment=PAYMENT, replicas=3)
         wait_until(
             lambda: (row := ledger_of(alone).job(job_id)) is not None and row.phase is Phase.COMMITTED,
             60,
             "the lone node to commit",
             process=node,
         )
-        advance_time(network.w3, 61)  # past the claim deadline with one slot of two: settleable
+        advance_time(network.w3, 61)  # past the claim deadline with one slot of three: settleable
         wait_until(lambda: read_phase(network.market, job_id) is JobPhase.FAILED, 30, "settled as failed")
         wait_until(
             lambda: (row := ledger_of(alone).job(job_id)) is not None and row.phase is Phase.SETTLED,
