@@ -47,8 +47,11 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
 
     /// @dev Id the next job gets; shares Pausable's storage word, which createJob reads anyway.
     uint48 private _nextJobId = 1;
-    /// @dev Providers numbered so far (ids start at 1); same word.
-    uint32 private _providerCount;
+    /// @dev Providers numbered so far (ids start at 1, at most 2**24 - 1); same word.
+    uint24 private _providerCount;
+    /// @notice Expected number of eligible stake shares per slot at creation (see `isEligible`); in the
+    ///         same word, which every claim reads for the pause check.
+    uint8 public sortitionWidth = 1;
 
     /// @inheritdoc IJobMarket
     IERC20 public immutable token;
@@ -60,26 +63,24 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     uint32 public minWindow = 5 minutes;
     /// @notice Longest allowed job window in seconds.
     uint32 public maxWindow = 7 days;
-    /// @dev Index of the current treasury in `_treasuries`; new jobs store it.
+    /// @dev Index of the current treasury in `_treasuryAt`; new jobs store it.
     uint8 private _treasuryIndex;
-    /// @notice Expected number of eligible stake shares per slot at creation (see `isEligible`).
-    uint8 public sortitionWidth = 1;
-    /// @notice Smallest collateral a job may ask per slot. The five parameters share one word.
+    /// @notice Smallest collateral a job may ask per slot. The four parameters share one word.
     uint96 public minCollateral = DEFAULT_MIN_COLLATERAL;
-    /// @dev Every treasury there has been; a job's fee goes to the one current at its creation.
-    address[] private _treasuries;
+    /// @dev Every treasury there has been, by index; a job's fee goes to the one current at its creation.
+    mapping(uint256 index => address) private _treasuryAt;
 
     /// @dev A job in four storage words; `_storeJob` writes them whole, so it relies on this order.
-    ///      Providers are stored as 32-bit ids (see `_providerOf`), slot i at bits 32*i of `slotIds`;
-    ///      a job with k <= 3 writes no per-slot words but its hashes.
+    ///      Providers are stored as 24-bit ids (see `_providerOf`), slot i at bits 24*i of `slotIds`;
+    ///      a job with k <= 3 writes no per-slot words but its hashes. Everything a settlement needs is
+    ///      in words 1 and 2.
     struct JobRecord {
         // word 0: read by claims (and by failures and views)
         address requester;
         uint16 gpuCount;
         uint32 vramMb;
         uint8 tier;
-        uint24 maxGpuSeconds;
-        uint16 feeBps;
+        uint32 maxGpuSeconds;
         // word 1: amounts and what commits, reveals and settlement update
         uint96 payment;
         uint96 collateral;
@@ -98,7 +99,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         uint24 revealWindow;
         uint8 claimed;
         bool filled;
-        uint96 slotIds;
+        uint16 feeBps;
+        uint72 slotIds;
         // word 3
         bytes32 specDigest;
     }
@@ -108,18 +110,18 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     ///      (5k gas) instead of creating one (22k gas). Credits are bounded far below 2**224: each is
     ///      at most payment + fee < 2**97, and there are fewer than 2**48 jobs.
     struct Account {
-        uint32 providerId;
-        uint224 owedPlusOne;
+        uint24 providerId;
+        uint232 owedPlusOne;
     }
 
     mapping(uint256 jobId => JobRecord) private _jobs;
     /// @dev Provider ids of slots RECORD_SLOT_IDS.. (the first ones are in JobRecord.slotIds).
-    mapping(uint256 jobId => uint32[MAX_REPLICAS - RECORD_SLOT_IDS]) private _moreSlotIds;
+    mapping(uint256 jobId => uint24[MAX_REPLICAS - RECORD_SLOT_IDS]) private _moreSlotIds;
     /// @dev Each slot's commitment, overwritten by its digest at reveal.
     mapping(uint256 jobId => bytes32[MAX_REPLICAS]) private _hashes;
     mapping(address account => Account) private _accounts;
     /// @dev The account behind each provider id, assigned at a provider's first claim.
-    mapping(uint32 providerId => address provider) private _providerOf;
+    mapping(uint24 providerId => address provider) private _providerOf;
 
     /// @param token_ The payment token (the one Staking holds).
     /// @param staking_ The stake registry this market locks collateral in.
@@ -131,7 +133,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         }
         token = token_;
         staking = staking_;
-        _treasuries.push(treasury_);
+        _treasuryAt[0] = treasury_;
     }
 
     // ----------------------------------------------------------------------------------- requesters
@@ -184,7 +186,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         }
         if (msg.sender == job.requester) revert JobMarketRequesterCannotClaim(jobId);
         Account storage account = _accounts[msg.sender];
-        uint32 id = account.providerId;
+        uint24 id = account.providerId;
         if (id != 0 && _findSlot(jobId, job, id, k) < k) revert JobMarketAlreadyClaimedBy(jobId, msg.sender);
         if (_slotId(jobId, job, slot) != 0) revert JobMarketSlotTaken(jobId, slot);
         if (!_eligible(jobId, job, slot, msg.sender)) revert JobMarketNotEligible(jobId, slot, msg.sender);
@@ -199,7 +201,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         job.claimed = claimed;
         if (claimed == k) job.filled = true;
         uint256 collateral = job.collateral;
-        emit JobClaimed(jobId, msg.sender, uint8(slot), collateral);
+        emit JobClaimed(jobId, msg.sender, uint8(slot));
         staking.lock(jobId, msg.sender, collateral, job.gpuCount, job.vramMb, job.tier);
     }
 
@@ -236,7 +238,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         if (hashes[slot] != bytes32(0)) revert JobMarketAlreadyCommitted(jobId, msg.sender);
         hashes[slot] = commitment;
         ++job.committed;
-        emit ResultCommitted(jobId, msg.sender, uint8(slot), commitment);
+        emit ResultCommitted(jobId, msg.sender, commitment);
     }
 
     /// @inheritdoc IJobMarket
@@ -262,7 +264,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         hashes[slot] = digest;
         mask |= bit;
         job.revealedMask = mask;
-        emit ResultRevealed(jobId, msg.sender, uint8(slot), digest);
+        emit ResultRevealed(jobId, msg.sender, digest);
         if (_popcount(mask) == _revealers(job)) _conclude(jobId, job, slot);
     }
 
@@ -330,11 +332,11 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @inheritdoc IJobMarket
     function setTreasury(address treasury_) external onlyOwner {
         if (treasury_ == address(0)) revert JobMarketZeroAddress();
-        uint256 count = _treasuries.length;
-        if (count > type(uint8).max) revert JobMarketTooManyFeeRecipients();
-        emit TreasuryUpdated(_treasuries[count - 1], treasury_);
-        _treasuries.push(treasury_);
-        _treasuryIndex = uint8(count);
+        uint8 index = _treasuryIndex;
+        if (index == type(uint8).max) revert JobMarketTooManyFeeRecipients();
+        emit TreasuryUpdated(_treasuryAt[index], treasury_);
+        _treasuryAt[++index] = treasury_;
+        _treasuryIndex = index;
     }
 
     /// @inheritdoc IJobMarket
@@ -367,7 +369,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
 
     /// @notice Where the fees of jobs created now go.
     function treasury() external view returns (address) {
-        return _treasuries[_treasuryIndex];
+        return _treasuryAt[_treasuryIndex];
     }
 
     /// @inheritdoc IJobMarket
@@ -400,7 +402,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             revealDeadline: uint40(_revealDeadline(job)),
             filled: job.filled,
             createdBlock: job.createdBlock,
-            feeRecipient: job.status == Status.None ? address(0) : _treasuries[job.treasuryIndex]
+            feeRecipient: job.status == Status.None ? address(0) : _treasuryAt[job.treasuryIndex]
         });
     }
 
@@ -410,7 +412,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         uint256 k = job.replicas;
         views = new SlotView[](k);
         for (uint256 i; i < k; ++i) {
-            uint32 id = _slotId(jobId, job, i);
+            uint24 id = _slotId(jobId, job, i);
             if (id == 0) continue;
             bytes32 hash = _hashes[jobId][i];
             bool revealed = job.revealedMask & (1 << i) != 0;
@@ -478,9 +480,6 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         uint8 q = p.quorum == 0 ? k / 2 + 1 : p.quorum;
         // A strict majority (one winner, never a tie) short of k (one deviator cannot force NoQuorum).
         if (k == 1 ? q != 1 : q <= k / 2 || q >= k) revert JobMarketInvalidQuorum(p.quorum, k);
-        if (p.requirements.maxGpuSeconds > type(uint24).max) {
-            revert JobMarketInvalidMaxGpuSeconds(p.requirements.maxGpuSeconds);
-        }
         {
             uint256 lo = minWindow;
             uint256 hi = maxWindow;
@@ -491,8 +490,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         }
         jobId = _nextJobId++;
         uint16 fee = feeBps;
-        uint8 treasuryIndex = _treasuryIndex;
-        _storeJob(jobId, p, k, q, fee, treasuryIndex);
+        _storeJob(jobId, p, k, q, fee, _treasuryIndex);
         uint40 claimDeadline = uint40(block.timestamp) + p.claimWindow;
         uint40 commitDeadline = claimDeadline + p.commitWindow;
         emit JobCreated(
@@ -505,8 +503,6 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             p.collateral,
             p.requirements,
             fee,
-            _treasuries[treasuryIndex],
-            block.number,
             claimDeadline,
             commitDeadline,
             commitDeadline + p.revealWindow
@@ -519,11 +515,11 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     function _storeJob(uint256 jobId, JobParams calldata p, uint8 k, uint8 q, uint16 fee, uint8 treasuryIndex) private {
         Requirements calldata r = p.requirements;
         uint256 word0 = uint256(uint160(msg.sender)) | uint256(r.gpuCount) << 160 | uint256(r.vramMb) << 176
-            | uint256(r.tier) << 208 | uint256(r.maxGpuSeconds) << 216 | uint256(fee) << 240;
+            | uint256(r.tier) << 208 | uint256(r.maxGpuSeconds) << 216;
         uint256 word1 = p.payment | p.collateral << 96 | uint256(k) << 192 | uint256(q) << 200
             | uint256(uint8(Status.Open)) << 208 | uint256(treasuryIndex) << 248;
         uint256 word2 = uint256(SafeCast.toUint32(block.number)) | block.timestamp << 32 | uint256(p.claimWindow) << 72
-            | uint256(p.commitWindow) << 96 | uint256(p.revealWindow) << 120;
+            | uint256(p.commitWindow) << 96 | uint256(p.revealWindow) << 120 | uint256(fee) << 160;
         bytes32 specDigest = p.specDigest;
         JobRecord storage job = _jobs[jobId];
         assembly ("memory-safe") {
@@ -579,17 +575,17 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
 
     /// @dev The caller's slot.
     function _slotIndex(uint256 jobId, JobRecord storage job) private view returns (uint256 slot) {
-        uint32 id = _accounts[msg.sender].providerId;
+        uint24 id = _accounts[msg.sender].providerId;
         uint256 k = job.replicas;
         if (id == 0 || (slot = _findSlot(jobId, job, id, k)) == k) revert JobMarketNotAssigned(jobId, msg.sender);
     }
 
     /// @dev The slot held by provider `id`, or `k` if none; k <= MAX_REPLICAS bounds the scan, and k <= 3
     ///      reads a single word.
-    function _findSlot(uint256 jobId, JobRecord storage job, uint32 id, uint256 k) private view returns (uint256 i) {
+    function _findSlot(uint256 jobId, JobRecord storage job, uint24 id, uint256 k) private view returns (uint256 i) {
         uint256 ids = job.slotIds;
         for (; i < k && i < RECORD_SLOT_IDS; ++i) {
-            if (uint32(ids >> (32 * i)) == id) return i;
+            if (uint24(ids >> (24 * i)) == id) return i;
         }
         for (; i < k; ++i) {
             if (_moreSlotIds[jobId][i - RECORD_SLOT_IDS] == id) return i;
@@ -597,15 +593,15 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     }
 
     /// @dev Provider id of slot `i` (0 when free).
-    function _slotId(uint256 jobId, JobRecord storage job, uint256 i) private view returns (uint32) {
-        if (i < RECORD_SLOT_IDS) return uint32(job.slotIds >> (32 * i));
+    function _slotId(uint256 jobId, JobRecord storage job, uint256 i) private view returns (uint24) {
+        if (i < RECORD_SLOT_IDS) return uint24(job.slotIds >> (24 * i));
         return _moreSlotIds[jobId][i - RECORD_SLOT_IDS];
     }
 
-    function _setSlotId(uint256 jobId, JobRecord storage job, uint256 i, uint32 id) private {
+    function _setSlotId(uint256 jobId, JobRecord storage job, uint256 i, uint24 id) private {
         if (i < RECORD_SLOT_IDS) {
-            uint256 shift = 32 * i;
-            job.slotIds = uint96((job.slotIds & ~(uint256(type(uint32).max) << shift)) | uint256(id) << shift);
+            uint256 shift = 24 * i;
+            job.slotIds = uint72((job.slotIds & ~(uint256(type(uint24).max) << shift)) | uint256(id) << shift);
         } else {
             _moreSlotIds[jobId][i - RECORD_SLOT_IDS] = id;
         }
@@ -633,7 +629,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         if (amount == 0) return;
         Account storage entry = _accounts[account];
         uint256 owed = entry.owedPlusOne;
-        entry.owedPlusOne = SafeCast.toUint224((owed == 0 ? 1 : owed) + amount);
+        entry.owedPlusOne = SafeCast.toUint232((owed == 0 ? 1 : owed) + amount);
     }
 
     /// @dev Slots whose reveal can still come: every committed slot (every claimed slot when k = 1).
@@ -711,7 +707,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             if (slashMask & (1 << i) == 0) _credit(providers[i], reward);
         }
         _credit(msg.sender, tip);
-        _credit(_treasuries[job.treasuryIndex], fee - tip + pool - reward * winners);
+        _credit(_treasuryAt[job.treasuryIndex], fee - tip + pool - reward * winners);
         emit JobSettled(jobId, winningDigest, uint8(winners), reward, (n - winners) * collateral, msg.sender, tip);
         // Interactions last: Staking unlocks the winners and burns the others' collateral.
         staking.release(jobId, providers, collateral, slashMask);
@@ -742,7 +738,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             }
             refund = payment - fee - share * revealers;
             _credit(msg.sender, tip);
-            _credit(_treasuries[job.treasuryIndex], fee - tip);
+            _credit(_treasuryAt[job.treasuryIndex], fee - tip);
         }
         _credit(job.requester, refund);
         uint256 collateral = job.collateral;
@@ -771,7 +767,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         bytes32[MAX_REPLICAS] storage hashes = _hashes[jobId];
         uint256 j;
         for (uint256 i; i < k && j < n; ++i) {
-            uint32 id = _slotId(jobId, job, i);
+            uint24 id = _slotId(jobId, job, i);
             if (id == 0) continue;
             providers[j] = i == callerSlot ? msg.sender : _providerOf[id];
             if (mask & (1 << i) != 0) digests[j] = hashes[i];

@@ -48,8 +48,8 @@ interface IJobMarket {
     /// @param gpuCount GPUs per replica.
     /// @param vramMb Memory per GPU in MiB.
     /// @param tier Minimum hardware tier.
-    /// @param maxGpuSeconds Upper bound of GPU-seconds per replica, at most 2**24 - 1 (nodes check it
-    ///        against their own limits before claiming).
+    /// @param maxGpuSeconds Upper bound of GPU-seconds per replica (nodes check it against their own
+    ///        limits before claiming).
     struct Requirements {
         uint16 gpuCount;
         uint32 vramMb;
@@ -128,8 +128,6 @@ interface IJobMarket {
     error JobMarketInvalidReplicas(uint256 replicas);
     /// @notice Quorum must be 1 for one replica, else floor(k/2)+1..k-1 (0 picks floor(k/2)+1).
     error JobMarketInvalidQuorum(uint256 quorum, uint256 replicas);
-    /// @notice maxGpuSeconds must fit 24 bits.
-    error JobMarketInvalidMaxGpuSeconds(uint256 maxGpuSeconds);
     /// @notice A window is outside the owner's bounds.
     error JobMarketInvalidWindow(uint256 window, uint256 min, uint256 max);
     /// @notice The spec digest is zero.
@@ -185,7 +183,8 @@ interface IJobMarket {
     /// @notice Renouncing ownership would freeze the parameters (and a paused market) forever.
     error JobMarketRenounceDisabled();
 
-    /// @notice A job was created and `payment` escrowed; its sortition seed is the hash of `createdBlock`.
+    /// @notice A job was created and `payment` escrowed; its sortition seed is the hash of the event's
+    ///         block, and its fee goes to the treasury current now (the latest TreasuryUpdated).
     event JobCreated(
         uint256 indexed jobId,
         address indexed requester,
@@ -196,21 +195,19 @@ interface IJobMarket {
         uint256 collateral,
         Requirements requirements,
         uint16 feeBps,
-        address feeRecipient,
-        uint256 createdBlock,
         uint40 claimDeadline,
         uint40 commitDeadline,
         uint40 revealDeadline
     );
-    /// @notice `provider`, drawn for slot `slot`, took it and locked `collateral`.
-    event JobClaimed(uint256 indexed jobId, address indexed provider, uint8 slot, uint256 collateral);
+    /// @notice `provider`, drawn for slot `slot`, took it (Staking's StakeLocked shows the collateral).
+    event JobClaimed(uint256 indexed jobId, address indexed provider, uint8 slot);
     /// @notice `provider` gave slot `slot` back before committing; `penalty` of its collateral was burned
     ///         and the slot is open to the draw again.
     event JobAbandoned(uint256 indexed jobId, address indexed provider, uint8 slot, uint256 penalty);
-    /// @notice `provider` committed `commitment` for slot `slot`.
-    event ResultCommitted(uint256 indexed jobId, address indexed provider, uint8 slot, bytes32 commitment);
+    /// @notice `provider` committed `commitment`.
+    event ResultCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
     /// @notice `provider` revealed the digest of its result's CID.
-    event ResultRevealed(uint256 indexed jobId, address indexed provider, uint8 slot, bytes32 digest);
+    event ResultRevealed(uint256 indexed jobId, address indexed provider, bytes32 digest);
     /// @notice The job settled: `winners` slots revealed `winningDigest`, each credited `rewardPerWinner`;
     ///         `burned` collateral of the other slots was burned; `settler` was tipped `tip` from the fee.
     event JobSettled(

@@ -7,7 +7,6 @@ from neurolink.protocol.errors import InvalidJobParamsError
 
 MAX_REPLICAS = 16
 UINT96_MAX = 2**96 - 1
-UINT24_MAX = 2**24 - 1
 
 
 def _check_uint(name: str, value: int, bits: int) -> None:
@@ -51,7 +50,7 @@ class Requirements:
         _check_uint("gpu_count", self.gpu_count, 16)
         _check_uint("vram_mb", self.vram_mb, 32)
         _check_uint("tier", self.tier, 8)
-        _check_uint("max_gpu_seconds", self.max_gpu_seconds, 24)
+        _check_uint("max_gpu_seconds", self.max_gpu_seconds, 32)
 
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.gpu_count, self.vram_mb, self.tier, self.max_gpu_seconds)

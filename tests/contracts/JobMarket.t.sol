@@ -43,8 +43,6 @@ contract JobMarketTest is ProtocolBase {
             COLLATERAL,
             p.requirements,
             100,
-            treasury,
-            block.number,
             t + WINDOW,
             t + 2 * WINDOW,
             t + 3 * WINDOW
@@ -182,7 +180,6 @@ contract JobMarketTest is ProtocolBase {
         big.approve(address(m), type(uint256).max);
         uint8 k = uint8(bound(kSeed, 1, 15));
         if (k == 2) k = 16;
-        req.maxGpuSeconds = uint32(bound(req.maxGpuSeconds, 0, type(uint24).max));
         IJobMarket.JobParams memory p = IJobMarket.JobParams({
             specDigest: keccak256(abi.encode(payment, collateral)),
             payment: bound(payment, 1, type(uint96).max),
@@ -323,7 +320,7 @@ contract JobMarketTest is ProtocolBase {
     function test_claim_locksCollateralAndTakesSlot() public {
         uint256 jobId = _create(3);
         vm.expectEmit();
-        emit IJobMarket.JobClaimed(jobId, providers[0], 0, COLLATERAL);
+        emit IJobMarket.JobClaimed(jobId, providers[0], 0);
         _claim(jobId, providers[0]);
         _claim(jobId, providers[1]);
         assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE - COLLATERAL, "locked");
@@ -465,7 +462,7 @@ contract JobMarketTest is ProtocolBase {
     function test_commit_storesCommitment() public {
         uint256 jobId = _claimedJob(3);
         vm.expectEmit();
-        emit IJobMarket.ResultCommitted(jobId, providers[1], 1, _commitment(jobId, providers[1], RIGHT));
+        emit IJobMarket.ResultCommitted(jobId, providers[1], _commitment(jobId, providers[1], RIGHT));
         _commit(jobId, providers[1], RIGHT);
         IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
         assertTrue(slots[1].committed && !slots[0].committed, "committed flags");
@@ -521,7 +518,7 @@ contract JobMarketTest is ProtocolBase {
     function test_reveal_singleReplicaSettlesDirectly() public {
         uint256 jobId = _claimedJob(1);
         vm.expectEmit();
-        emit IJobMarket.ResultRevealed(jobId, providers[0], 0, RIGHT);
+        emit IJobMarket.ResultRevealed(jobId, providers[0], RIGHT);
         vm.expectEmit();
         emit IJobMarket.JobSettled(jobId, RIGHT, 1, PAYMENT - FEE, 0, providers[0], FEE / 2);
         vm.prank(providers[0]);
