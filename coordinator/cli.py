@@ -191,6 +191,9 @@ def submit(
     window: int = typer.Option(None, min=1, help="Seconds for each of claim, commit, reveal."),
     quorum: int = typer.Option(0, min=0, help="Matching results needed (0: a strict majority)."),
     approve: bool = typer.Option(False, "--approve", help="approve + createJob instead of a permit."),
+    recheck: bool = typer.Option(
+        False, "--recheck", help="A fresh random seed (job nonce): no earlier job's result answers this one."
+    ),
     args: ChainArgs,
 ) -> None:
     """Upload SPEC's inputs and the spec, escrow the payment and create the job; prints its id."""
@@ -204,6 +207,7 @@ def submit(
         window=window,
         quorum=quorum,
         permit=False if approve else None,
+        recheck=recheck,
     )
     client = args.client(needs_account=True)
     job_spec = client.load_spec(spec, files)

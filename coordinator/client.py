@@ -108,6 +108,16 @@ class SubmitOptions:
     quorum: int = 0
     permit: bool | None = None  # None: permit when the token supports ERC-2612
     extra_inputs: Mapping[str, Path] = field(default_factory=dict)
+    # An independent re-check: a random spec seed (the job nonce), so the spec's CID and a seeded
+    # workload's result differ from every earlier job's and no public digest can be copied.
+    recheck: bool = False
+
+
+def recheck_seed() -> int:
+    """A random job nonce for `--recheck`, in the spec's seed range (1 .. 2**63 - 1)."""
+    import secrets
+
+    return 1 + secrets.randbelow(2**63 - 1)
 
 
 class Client:
@@ -229,6 +239,8 @@ class Client:
         from neurolink.content import cid_to_digest
 
         options = options or SubmitOptions()
+        if options.recheck:
+            spec = spec.model_copy(update={"seed": recheck_seed()})
         spec_cid = self.store.put_bytes(spec.canonical_json())
         self.store.pin(spec_cid)
         payment = options.payment if options.payment is not None else self.quote(spec).price

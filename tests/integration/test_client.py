@@ -84,6 +84,20 @@ def test_permit_submit_then_cancel_refunds_exactly_once(client: Client) -> None:
     assert client.withdraw() == 0, "nothing is owed twice"
 
 
+def test_recheck_gives_the_same_spec_a_fresh_nonce(client: Client) -> None:
+    """`--recheck`: the same spec twice yields different spec CIDs (a new seed each time), so no
+    earlier job's public digest answers the re-check."""
+    spec = _spec(replicas=3)
+    plain = client.submit(spec, SubmitOptions(payment=10**17))
+    first = client.submit(spec, SubmitOptions(payment=10**17, recheck=True))
+    second = client.submit(spec, SubmitOptions(payment=10**17, recheck=True))
+    assert len({plain.spec_cid, first.spec_cid, second.spec_cid}) == 3
+    seeds = [JobSpec.from_json(client.store.get_bytes(j.spec_cid)).seed for j in (plain, first, second)]
+    assert seeds[0] == 0 and seeds[1] != 0 and seeds[2] not in (0, seeds[1])
+    for job in (plain, first, second):
+        client.cancel(job.job_id)
+
+
 def test_approve_path_for_tokens_without_permit(client: Client) -> None:
     job = client.submit(_spec(), SubmitOptions(payment=10**17, permit=False))
     assert not job.used_permit
