@@ -187,7 +187,9 @@ def submit(
     *,
     inputs: list[str] = InputOption,
     payment: str = typer.Option(None, help="Tokens to escrow (default: the quote)."),
-    collateral: str = typer.Option(None, help="Tokens each provider locks (default: payment / replicas)."),
+    collateral: str = typer.Option(
+        None, help="Tokens each provider locks (default: payment / replicas, at least the market minimum)."
+    ),
     window: int = typer.Option(None, min=1, help="Seconds for each of claim, commit, reveal."),
     quorum: int = typer.Option(0, min=0, help="Matching results needed (0: a strict majority)."),
     approve: bool = typer.Option(False, "--approve", help="approve + createJob instead of a permit."),

@@ -244,10 +244,12 @@ class Client:
         spec_cid = self.store.put_bytes(spec.canonical_json())
         self.store.pin(spec_cid)
         payment = options.payment if options.payment is not None else self.quote(spec).price
+        # Default: the replica's share of the payment, raised to the market's minimum collateral.
+        minimum = int(self.contracts.market.functions.minCollateral().call())
         collateral = (
             options.collateral
             if options.collateral is not None
-            else default_collateral(payment, spec.replicas)
+            else max(default_collateral(payment, spec.replicas), minimum)
         )
         claim_window, commit_window = self._windows(spec, options.window)
         req = spec.requirements
