@@ -19,6 +19,7 @@ from provider_bench import (
     make_provider,
     net_of,
     stop_all,
+    tip_of,
     wait_settled,
     wait_until,
 )
@@ -59,8 +60,9 @@ def test_a_job_from_a_wallet_is_run_and_paid(
     payment = 3 * TOKEN
     job_id = create_job(network, benchmark_spec(1, seed=11), host, payment=payment)
     wait_settled(network, job_id, 120, f"job {job_id} settled", process=nodes)
-    net = net_of(network, payment)
-    # Exactly one node claimed; it withdraws its reward (no threshold) and keeps its stake.
+    # Exactly one node claimed; its reveal settled the job, so it is also tipped from the fee. It
+    # withdraws (no threshold) and keeps its stake.
+    net = net_of(network, payment) + tip_of(network, payment)
     wait_until(
         lambda: sum(_balances(network, providers)) - sum(before) == net,
         30,
@@ -81,11 +83,14 @@ def test_three_nodes_settle_a_k3_job_with_the_expected_payouts(
     payment = 6 * TOKEN
     job_id = create_job(network, benchmark_spec(3, seed=12), host, payment=payment, replicas=3)
     wait_settled(network, job_id, 180, f"job {job_id} settled", process=nodes)
-    share = net_of(network, payment) // 3
+    share, tip = net_of(network, payment) // 3, tip_of(network, payment)
     wait_until(
-        lambda: _balances(network, providers) == [b + share for b in before],
+        lambda: (
+            sorted(a - b for a, b in zip(_balances(network, providers), before, strict=True))
+            == [share, share, share + tip]
+        ),
         30,
-        "three withdrawals",
+        "three withdrawals (the last revealer tipped for settling)",
         process=nodes,
     )
     slots = network.market.functions.getSlots(job_id).call()

@@ -21,6 +21,7 @@ from provider_bench import (
     ledger_of,
     make_provider,
     net_of,
+    tip_of,
     wait_settled,
     wait_until,
 )
@@ -67,7 +68,7 @@ def test_crash_and_restart_at_each_phase(
             network, job_id, 120, f"job {job_id} settled after a crash at {point}", process=restarted
         )
         share = net_of(network, payment) // 3
-        tip = (payment - net_of(network, payment)) // 2  # to whichever node concluded the job
+        tip = tip_of(network, payment)  # to whichever node concluded the job
         wait_until(
             lambda: (
                 network.token.functions.balanceOf(crashy.address).call() - balance_before
