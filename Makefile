@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FORGE := node_modules/.bin/forge
 FORGE_PROFILE ?= default
 
-.PHONY: demo test bootstrap sandbox-tool build lint typecheck forge pytest clean ipfs slither brownie brownie-env
+.PHONY: demo test bootstrap sandbox-tool build lint typecheck forge fuzz pytest clean ipfs slither brownie brownie-env
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ typecheck: bootstrap
 
 forge: build
 	FOUNDRY_PROFILE=$(FORGE_PROFILE) $(FORGE) test
+
+# The deep fuzzing profile (>= 100,000 handler calls per invariant); minutes, so not part of `make test`.
+fuzz: build
+	FOUNDRY_PROFILE=deep $(FORGE) test
 
 pytest: build ipfs
 	$(BIN)/pytest

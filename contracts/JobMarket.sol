@@ -12,7 +12,8 @@ import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
 /// @title JobMarket
-/// @notice Escrow, commit-reveal and majority settlement of replicated GPU jobs. See docs/PROTOCOL.md.
+/// @notice Escrow, sortition, commit-reveal and majority settlement of replicated GPU jobs. See
+///         docs/PROTOCOL.md for the payoffs and why each rule is there.
 /// @dev Token balance of this contract == escrow of open jobs + sum of `claimable` (forge invariant).
 contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     using SafeERC20 for IERC20;
@@ -23,36 +24,56 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     uint16 public constant MAX_FEE_BPS = 1_000;
     /// @notice Hard lower bound of any job window.
     uint32 public constant MIN_WINDOW_FLOOR = 1 minutes;
-    /// @notice Hard upper bound of any job window.
+    /// @notice Hard upper bound of any job window (fits the record's 24-bit windows).
     uint32 public constant MAX_WINDOW_CEILING = 30 days;
+    /// @notice Hard upper bound of `minCollateral`.
+    uint256 public constant MAX_MIN_COLLATERAL = 1_000_000 ether;
+    /// @notice Minimum collateral per slot at deployment (1 token of 18 decimals): no free squatting.
+    uint96 public constant DEFAULT_MIN_COLLATERAL = 1 ether;
+    /// @notice Eligibility doubles this many times, evenly over the claim window.
+    uint256 public constant WIDEN_STEPS = 4;
+    /// @notice Hard upper bound of the sortition width.
+    uint8 public constant MAX_SORTITION_WIDTH = 255;
+    /// @notice Share of the collateral burned when a slot is abandoned (10 %).
+    uint256 public constant ABANDON_PENALTY_BPS = 1_000;
+    /// @notice Share of the fee credited to whoever concludes a job (its last revealer or the caller of
+    ///         `settle`), so being the one who pays the settlement's gas is not a loss (50 %).
+    uint256 public constant SETTLEMENT_TIP_BPS = 5_000;
     uint256 private constant BPS = 10_000;
-    /// @dev Slots whose provider id lives in the job record (4 x 32 bits); the rest in `_moreSlotIds`.
-    uint256 private constant RECORD_SLOT_IDS = 4;
+    /// @dev Slots whose provider id lives in the job record (3 x 32 bits); the rest in `_moreSlotIds`.
+    uint256 private constant RECORD_SLOT_IDS = 3;
     /// @dev "No slot", for `_conclude` called by someone who may hold none.
     uint256 private constant NO_SLOT = type(uint256).max;
 
     /// @dev Id the next job gets; shares Pausable's storage word, which createJob reads anyway.
     uint48 private _nextJobId = 1;
-    /// @dev Providers numbered so far (ids start at 1); same word.
-    uint32 private _providerCount;
+    /// @dev Providers numbered so far (ids start at 1, at most 2**24 - 1); same word.
+    uint24 private _providerCount;
+    /// @notice Expected number of eligible stake shares per slot at creation (see `isEligible`); in the
+    ///         same word, which every claim reads for the pause check.
+    uint8 public sortitionWidth = 1;
 
-    /// @notice The payment token.
+    /// @inheritdoc IJobMarket
     IERC20 public immutable token;
-    /// @notice Where collateral is locked, released and slashed.
+    /// @inheritdoc IJobMarket
     IStaking public immutable staking;
-    /// @notice Receives protocol fees, rounding dust and the collateral slashed in failed jobs.
-    address public treasury;
     /// @notice Protocol fee in basis points of the payment, fixed per job at creation.
     uint16 public feeBps = 100;
     /// @notice Shortest allowed job window in seconds.
     uint32 public minWindow = 5 minutes;
     /// @notice Longest allowed job window in seconds.
     uint32 public maxWindow = 7 days;
+    /// @dev Index of the current treasury in `_treasuryAt`; new jobs store it.
+    uint8 private _treasuryIndex;
+    /// @notice Smallest collateral a job may ask per slot. The four parameters share one word.
+    uint96 public minCollateral = DEFAULT_MIN_COLLATERAL;
+    /// @dev Every treasury there has been, by index; a job's fee goes to the one current at its creation.
+    mapping(uint256 index => address) private _treasuryAt;
 
-    /// @dev A job in four storage words. Deadlines after the first are stored as windows. Providers
-    ///      are stored as 32-bit ids (see `_providerOf`): the first four slots' ids live in word 2 next
-    ///      to `claimed`, so a claim rewrites one word and a job with k <= 4 writes no per-slot words
-    ///      but its hashes. `_storeJob` writes the words whole, so it relies on this field order.
+    /// @dev A job in four storage words; `_storeJob` writes them whole, so it relies on this order.
+    ///      Providers are stored as 24-bit ids (see `_providerOf`), slot i at bits 24*i of `slotIds`;
+    ///      a job with k <= 3 writes no per-slot words but its hashes. Everything a settlement needs is
+    ///      in words 1 and 2.
     struct JobRecord {
         // word 0: read by claims (and by failures and views)
         address requester;
@@ -69,13 +90,17 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         uint8 committed;
         uint8 winningSlot;
         uint16 revealedMask;
-        // word 2: the clock and the claims, read by every provider call and written by claims
-        uint32 claimDeadline;
+        uint8 treasuryIndex;
+        // word 2: the clock, the seed block and the claims, read by every provider call
+        uint32 createdBlock;
+        uint40 createdAt;
+        uint24 claimWindow;
         uint24 commitWindow;
         uint24 revealWindow;
-        uint16 feeBps;
         uint8 claimed;
-        uint128 slotIds;
+        bool filled;
+        uint16 feeBps;
+        uint72 slotIds;
         // word 3
         bytes32 specDigest;
     }
@@ -83,20 +108,20 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @dev An account's provider id (0 until its first claim) and its claimable balance plus one once
     ///      it was first credited: a withdrawal leaves 1, so the next credit rewrites a non-zero word
     ///      (5k gas) instead of creating one (22k gas). Credits are bounded far below 2**224: each is
-    ///      at most payment + MAX_REPLICAS * collateral < 2**101, and there are fewer than 2**48 jobs.
+    ///      at most payment + fee < 2**97, and there are fewer than 2**48 jobs.
     struct Account {
-        uint32 providerId;
-        uint224 owedPlusOne;
+        uint24 providerId;
+        uint232 owedPlusOne;
     }
 
     mapping(uint256 jobId => JobRecord) private _jobs;
     /// @dev Provider ids of slots RECORD_SLOT_IDS.. (the first ones are in JobRecord.slotIds).
-    mapping(uint256 jobId => uint32[MAX_REPLICAS - RECORD_SLOT_IDS]) private _moreSlotIds;
+    mapping(uint256 jobId => uint24[MAX_REPLICAS - RECORD_SLOT_IDS]) private _moreSlotIds;
     /// @dev Each slot's commitment, overwritten by its digest at reveal.
     mapping(uint256 jobId => bytes32[MAX_REPLICAS]) private _hashes;
     mapping(address account => Account) private _accounts;
     /// @dev The account behind each provider id, assigned at a provider's first claim.
-    mapping(uint32 providerId => address provider) private _providerOf;
+    mapping(uint24 providerId => address provider) private _providerOf;
 
     /// @param token_ The payment token (the one Staking holds).
     /// @param staking_ The stake registry this market locks collateral in.
@@ -108,7 +133,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         }
         token = token_;
         staking = staking_;
-        treasury = treasury_;
+        _treasuryAt[0] = treasury_;
     }
 
     // ----------------------------------------------------------------------------------- requesters
@@ -145,31 +170,57 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     // ------------------------------------------------------------------------------------ providers
 
     /// @inheritdoc IJobMarket
-    function claim(uint256 jobId) external whenNotPaused {
+    function claim(uint256 jobId, uint256 slot) external whenNotPaused {
         JobRecord storage job = _openJob(jobId);
-        uint256 claimDeadline = job.claimDeadline;
-        if (block.timestamp > claimDeadline) revert JobMarketClaimClosed(jobId, claimDeadline);
-        uint8 claimed = job.claimed;
-        if (claimed == job.replicas) revert JobMarketJobFull(jobId);
+        uint256 k = job.replicas;
+        if (slot >= k) revert JobMarketInvalidSlot(jobId, slot);
+        uint256 createdBlock = job.createdBlock;
+        // The seed is the creation block's hash: nobody knows it in the creation transaction.
+        if (block.number <= createdBlock) revert JobMarketSeedNotReady(jobId, createdBlock);
+        uint256 claimDeadline = _claimDeadline(job);
+        if (block.timestamp > claimDeadline) {
+            // Only a slot given back after the job filled is drawn again, until the commit deadline.
+            uint256 commitDeadline = claimDeadline + job.commitWindow;
+            if (!job.filled) revert JobMarketClaimClosed(jobId, claimDeadline);
+            if (block.timestamp > commitDeadline) revert JobMarketClaimClosed(jobId, commitDeadline);
+        }
         if (msg.sender == job.requester) revert JobMarketRequesterCannotClaim(jobId);
         Account storage account = _accounts[msg.sender];
-        uint32 id = account.providerId;
+        uint24 id = account.providerId;
+        if (id != 0 && _findSlot(jobId, job, id, k) < k) revert JobMarketAlreadyClaimedBy(jobId, msg.sender);
+        if (_slotId(jobId, job, slot) != 0) revert JobMarketSlotTaken(jobId, slot);
+        if (!_eligible(jobId, job, slot, msg.sender)) revert JobMarketNotEligible(jobId, slot, msg.sender);
         if (id == 0) {
             // First claim ever: number the provider (a one-off word; later claims reuse the id).
             id = ++_providerCount;
             account.providerId = id;
             _providerOf[id] = msg.sender;
-        } else if (_findSlot(jobId, job, id, claimed) < claimed) {
-            revert JobMarketAlreadyClaimedBy(jobId, msg.sender);
         }
-        if (claimed < RECORD_SLOT_IDS) {
-            job.slotIds |= uint128(id) << (32 * claimed);
-        } else {
-            _moreSlotIds[jobId][claimed - RECORD_SLOT_IDS] = id;
+        _setSlotId(jobId, job, slot, id);
+        uint8 claimed = job.claimed + 1;
+        job.claimed = claimed;
+        if (claimed == k) job.filled = true;
+        uint256 collateral = job.collateral;
+        emit JobClaimed(jobId, msg.sender, uint8(slot));
+        staking.lock(jobId, msg.sender, collateral, job.gpuCount, job.vramMb, job.tier);
+    }
+
+    /// @inheritdoc IJobMarket
+    function abandon(uint256 jobId) external {
+        JobRecord storage job = _openJob(jobId);
+        uint256 slot = _slotIndex(jobId, job);
+        uint256 commitDeadline = _commitDeadline(job);
+        if (block.timestamp > commitDeadline) revert JobMarketCommitClosed(jobId, commitDeadline);
+        // A committed slot has a result on record; a k = 1 reveal concludes the job, so it never gets here.
+        if (job.replicas != 1 && _hashes[jobId][slot] != bytes32(0)) {
+            revert JobMarketAlreadyCommitted(jobId, msg.sender);
         }
-        job.claimed = claimed + 1;
-        emit JobClaimed(jobId, msg.sender, claimed);
-        staking.lock(msg.sender, job.collateral, job.gpuCount, job.vramMb, job.tier);
+        _setSlotId(jobId, job, slot, 0);
+        --job.claimed;
+        uint256 collateral = job.collateral;
+        uint256 penalty = collateral * ABANDON_PENALTY_BPS / BPS;
+        emit JobAbandoned(jobId, msg.sender, uint8(slot), penalty);
+        staking.forfeit(jobId, msg.sender, collateral, penalty);
     }
 
     /// @inheritdoc IJobMarket
@@ -177,14 +228,17 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         JobRecord storage job = _openJob(jobId);
         if (job.replicas == 1) revert JobMarketCommitNotRequired(jobId);
         if (commitment == bytes32(0)) revert JobMarketZeroHash();
-        uint256 commitDeadline = _commitDeadline(job);
+        uint256 claimDeadline = _claimDeadline(job);
+        uint256 commitDeadline = claimDeadline + job.commitWindow;
         if (block.timestamp > commitDeadline) revert JobMarketCommitClosed(jobId, commitDeadline);
+        // A job that did not fill by its claim deadline has failed; nothing more is committed to it.
+        if (!job.filled && block.timestamp > claimDeadline) revert JobMarketClaimClosed(jobId, claimDeadline);
+        uint256 slot = _slotIndex(jobId, job);
         bytes32[MAX_REPLICAS] storage hashes = _hashes[jobId];
-        uint256 index = _slotIndex(jobId, job);
-        if (hashes[index] != bytes32(0)) revert JobMarketAlreadyCommitted(jobId, msg.sender);
-        hashes[index] = commitment;
+        if (hashes[slot] != bytes32(0)) revert JobMarketAlreadyCommitted(jobId, msg.sender);
+        hashes[slot] = commitment;
         ++job.committed;
-        emit ResultCommitted(jobId, msg.sender);
+        emit ResultCommitted(jobId, msg.sender, commitment);
     }
 
     /// @inheritdoc IJobMarket
@@ -193,25 +247,25 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         if (digest == bytes32(0)) revert JobMarketZeroHash();
         uint256 revealDeadline = _revealDeadline(job);
         if (block.timestamp > revealDeadline) revert JobMarketRevealClosed(jobId, revealDeadline);
-        uint256 index = _slotIndex(jobId, job);
+        uint256 slot = _slotIndex(jobId, job);
         uint16 mask = job.revealedMask;
-        uint16 bit = uint16(1 << index);
+        uint16 bit = uint16(1 << slot);
         if (mask & bit != 0) revert JobMarketAlreadyRevealed(jobId, msg.sender);
+        if (!_revealOpen(job)) revert JobMarketRevealNotOpen(jobId);
         bytes32[MAX_REPLICAS] storage hashes = _hashes[jobId];
         if (job.replicas != 1) {
-            // With one replica nobody can copy, so the commit round is skipped (docs/PROTOCOL.md).
-            if (!_revealOpen(job)) revert JobMarketRevealNotOpen(jobId);
-            bytes32 commitment = hashes[index];
+            // With one replica nobody can copy within the job, so the commit round is skipped.
+            bytes32 commitment = hashes[slot];
             if (commitment == bytes32(0)) revert JobMarketNotCommitted(jobId, msg.sender);
-            if (keccak256(abi.encode(jobId, msg.sender, digest, salt)) != commitment) {
+            if (_commitment(jobId, msg.sender, digest, salt) != commitment) {
                 revert JobMarketCommitmentMismatch(jobId, msg.sender);
             }
         }
-        hashes[index] = digest;
+        hashes[slot] = digest;
         mask |= bit;
         job.revealedMask = mask;
         emit ResultRevealed(jobId, msg.sender, digest);
-        if (_popcount(mask) == _revealers(job)) _conclude(jobId, job, index);
+        if (_popcount(mask) == _revealers(job)) _conclude(jobId, job, slot);
     }
 
     // ---------------------------------------------------------------------------------------- anyone
@@ -219,18 +273,16 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @inheritdoc IJobMarket
     function settle(uint256 jobId) external {
         JobRecord storage job = _openJob(jobId);
-        uint256 claimed = job.claimed;
-        bool claimClosed = claimed == job.replicas || block.timestamp > job.claimDeadline;
-        if (claimed == 0) {
-            if (!claimClosed) revert JobMarketNotSettleable(jobId, Phase.Claiming);
+        Phase phase = _phase(job);
+        if (phase != Phase.Settleable) revert JobMarketNotSettleable(jobId, phase);
+        if (job.filled) {
+            _conclude(jobId, job, NO_SLOT);
+        } else if (job.claimed == 0) {
             job.status = Status.Expired;
             _credit(job.requester, job.payment);
             emit JobExpired(jobId);
         } else {
-            bool due = block.timestamp > _revealDeadline(job) || (claimClosed && claimed < job.quorum)
-                || (_revealOpen(job) && _popcount(job.revealedMask) == _revealers(job));
-            if (!due) revert JobMarketNotSettleable(jobId, _phase(job));
-            _conclude(jobId, job, NO_SLOT);
+            _underClaimed(jobId, job);
         }
     }
 
@@ -280,8 +332,32 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @inheritdoc IJobMarket
     function setTreasury(address treasury_) external onlyOwner {
         if (treasury_ == address(0)) revert JobMarketZeroAddress();
-        emit TreasuryUpdated(treasury, treasury_);
-        treasury = treasury_;
+        uint8 index = _treasuryIndex;
+        if (index == type(uint8).max) revert JobMarketTooManyFeeRecipients();
+        emit TreasuryUpdated(_treasuryAt[index], treasury_);
+        _treasuryAt[++index] = treasury_;
+        _treasuryIndex = index;
+    }
+
+    /// @inheritdoc IJobMarket
+    function setMinCollateral(uint256 minCollateral_) external onlyOwner {
+        if (minCollateral_ == 0 || minCollateral_ > MAX_MIN_COLLATERAL) {
+            revert JobMarketParameterOutOfBounds(minCollateral_, 1, MAX_MIN_COLLATERAL);
+        }
+        emit MinCollateralUpdated(minCollateral, minCollateral_);
+        minCollateral = uint96(minCollateral_); // <= MAX_MIN_COLLATERAL < 2**96
+    }
+
+    /// @inheritdoc IJobMarket
+    function setSortitionWidth(uint8 width) external onlyOwner {
+        if (width == 0) revert JobMarketParameterOutOfBounds(width, 1, MAX_SORTITION_WIDTH);
+        emit SortitionWidthUpdated(sortitionWidth, width);
+        sortitionWidth = width;
+    }
+
+    /// @notice Disabled: an owner-less market could never be unpaused or have its parameters corrected.
+    function renounceOwnership() public pure override {
+        revert JobMarketRenounceDisabled();
     }
 
     // ----------------------------------------------------------------------------------------- views
@@ -289,6 +365,11 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @notice Id the next job gets.
     function nextJobId() external view returns (uint256) {
         return _nextJobId;
+    }
+
+    /// @notice Where the fees of jobs created now go.
+    function treasury() external view returns (address) {
+        return _treasuryAt[_treasuryIndex];
     }
 
     /// @inheritdoc IJobMarket
@@ -300,6 +381,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
     /// @inheritdoc IJobMarket
     function getJob(uint256 jobId) external view returns (Job memory) {
         JobRecord storage job = _jobs[jobId];
+        uint256 claimDeadline = _claimDeadline(job);
         return Job({
             requester: job.requester,
             specDigest: job.specDigest,
@@ -315,25 +397,30 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             requirements: Requirements({
                 gpuCount: job.gpuCount, vramMb: job.vramMb, tier: job.tier, maxGpuSeconds: job.maxGpuSeconds
             }),
-            claimDeadline: job.claimDeadline,
-            commitDeadline: uint32(_commitDeadline(job)),
-            revealDeadline: uint32(_revealDeadline(job))
+            claimDeadline: uint40(claimDeadline),
+            commitDeadline: uint40(_commitDeadline(job)),
+            revealDeadline: uint40(_revealDeadline(job)),
+            filled: job.filled,
+            createdBlock: job.createdBlock,
+            feeRecipient: job.status == Status.None ? address(0) : _treasuryAt[job.treasuryIndex]
         });
     }
 
     /// @inheritdoc IJobMarket
     function getSlots(uint256 jobId) external view returns (SlotView[] memory views) {
         JobRecord storage job = _jobs[jobId];
-        uint256 n = job.claimed;
-        views = new SlotView[](n);
-        for (uint256 i; i < n; ++i) {
+        uint256 k = job.replicas;
+        views = new SlotView[](k);
+        for (uint256 i; i < k; ++i) {
+            uint24 id = _slotId(jobId, job, i);
+            if (id == 0) continue;
             bytes32 hash = _hashes[jobId][i];
             bool revealed = job.revealedMask & (1 << i) != 0;
             views[i] = SlotView({
-                provider: _providerOf[_slotId(jobId, job, i)],
-                committed: job.replicas == 1 ? revealed : hash != bytes32(0),
+                provider: _providerOf[id],
+                committed: k == 1 ? revealed : hash != bytes32(0),
                 revealed: revealed,
-                commitment: revealed || job.replicas == 1 ? bytes32(0) : hash,
+                commitment: revealed || k == 1 ? bytes32(0) : hash,
                 digest: revealed ? hash : bytes32(0)
             });
         }
@@ -351,34 +438,61 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         return _hashes[jobId][job.winningSlot];
     }
 
+    /// @inheritdoc IJobMarket
+    function isEligible(uint256 jobId, uint256 slot, address provider) external view returns (bool) {
+        JobRecord storage job = _jobs[jobId];
+        if (job.status != Status.Open || slot >= job.replicas || block.number <= job.createdBlock) return false;
+        return _eligible(jobId, job, slot, provider);
+    }
+
+    /// @inheritdoc IJobMarket
+    function commitmentOf(uint256 jobId, address provider, bytes32 digest, bytes32 salt)
+        external
+        view
+        returns (bytes32)
+    {
+        return _commitment(jobId, provider, digest, salt);
+    }
+
+    /// @notice The sortition seed of a job now: the hash of its creation block, or (once that is more
+    ///         than 256 blocks old) of the latest block 256·e after it, which nobody knew at creation.
+    /// @param jobId The job.
+    /// @return The seed (zero before the block after creation).
+    function seedOf(uint256 jobId) external view returns (bytes32) {
+        uint256 createdBlock = _jobs[jobId].createdBlock;
+        if (block.number <= createdBlock || createdBlock == 0) return bytes32(0);
+        return _seed(createdBlock);
+    }
+
     // -------------------------------------------------------------------------------------- internal
 
     /// @dev Checks and records the job; the caller pulls the payment afterwards (interactions last).
     function _createJob(JobParams calldata p) private returns (uint256 jobId) {
         if (p.specDigest == bytes32(0)) revert JobMarketZeroSpecDigest();
         if (p.payment == 0 || p.payment > type(uint96).max) revert JobMarketInvalidPayment(p.payment);
-        if (p.collateral > type(uint96).max) revert JobMarketInvalidCollateral(p.collateral);
+        uint256 minimum = minCollateral;
+        if (p.collateral < minimum || p.collateral > type(uint96).max) {
+            revert JobMarketInvalidCollateral(p.collateral, minimum);
+        }
         uint8 k = p.replicas;
-        if (k == 0 || k > MAX_REPLICAS) revert JobMarketInvalidReplicas(k);
+        // Two replicas cannot tell a liar from the honest one: one deviator always forces NoQuorum.
+        if (k == 0 || k == 2 || k > MAX_REPLICAS) revert JobMarketInvalidReplicas(k);
         uint8 q = p.quorum == 0 ? k / 2 + 1 : p.quorum;
-        // A strict majority of k: at most one digest can reach it, so the winner is never a tie.
-        if (q <= k / 2 || q > k) revert JobMarketInvalidQuorum(p.quorum, k);
-        uint32 claimDeadline;
-        uint32 commitDeadline;
-        uint32 revealDeadline;
+        // A strict majority (one winner, never a tie) short of k (one deviator cannot force NoQuorum).
+        if (k == 1 ? q != 1 : q <= k / 2 || q >= k) revert JobMarketInvalidQuorum(p.quorum, k);
         {
             uint256 lo = minWindow;
             uint256 hi = maxWindow;
             _checkWindow(p.claimWindow, lo, hi);
             _checkWindow(p.commitWindow, lo, hi);
             _checkWindow(p.revealWindow, lo, hi);
-            claimDeadline = uint32(block.timestamp) + p.claimWindow;
-            commitDeadline = claimDeadline + p.commitWindow;
-            revealDeadline = commitDeadline + p.revealWindow;
             // hi <= MAX_WINDOW_CEILING < 2**24, so the windows fit the record's uint24 fields.
         }
         jobId = _nextJobId++;
-        _storeJob(jobId, p, k, q, claimDeadline);
+        uint16 fee = feeBps;
+        _storeJob(jobId, p, k, q, fee, _treasuryIndex);
+        uint40 claimDeadline = uint40(block.timestamp) + p.claimWindow;
+        uint40 commitDeadline = claimDeadline + p.commitWindow;
         emit JobCreated(
             jobId,
             msg.sender,
@@ -388,23 +502,24 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             q,
             p.collateral,
             p.requirements,
+            fee,
             claimDeadline,
             commitDeadline,
-            revealDeadline
+            commitDeadline + p.revealWindow
         );
     }
 
     /// @dev One SSTORE per word (field-wise writes cost a masked read-modify-write each); the shifts
     ///      follow JobRecord's field order, lowest bits first (getJob's tests check the round trip).
     ///      Amounts and windows were bounds-checked by the caller, so each fits its field.
-    function _storeJob(uint256 jobId, JobParams calldata p, uint8 k, uint8 q, uint32 claimDeadline) private {
+    function _storeJob(uint256 jobId, JobParams calldata p, uint8 k, uint8 q, uint16 fee, uint8 treasuryIndex) private {
         Requirements calldata r = p.requirements;
         uint256 word0 = uint256(uint160(msg.sender)) | uint256(r.gpuCount) << 160 | uint256(r.vramMb) << 176
             | uint256(r.tier) << 208 | uint256(r.maxGpuSeconds) << 216;
-        uint256 word1 =
-            p.payment | p.collateral << 96 | uint256(k) << 192 | uint256(q) << 200 | uint256(uint8(Status.Open)) << 208;
-        uint256 word2 = uint256(claimDeadline) | uint256(p.commitWindow) << 32 | uint256(p.revealWindow) << 56
-            | uint256(feeBps) << 80;
+        uint256 word1 = p.payment | p.collateral << 96 | uint256(k) << 192 | uint256(q) << 200
+            | uint256(uint8(Status.Open)) << 208 | uint256(treasuryIndex) << 248;
+        uint256 word2 = uint256(SafeCast.toUint32(block.number)) | block.timestamp << 32 | uint256(p.claimWindow) << 72
+            | uint256(p.commitWindow) << 96 | uint256(p.revealWindow) << 120 | uint256(fee) << 160;
         bytes32 specDigest = p.specDigest;
         JobRecord storage job = _jobs[jobId];
         assembly ("memory-safe") {
@@ -427,43 +542,81 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         if (status != Status.Open) revert JobMarketJobClosed(jobId, status);
     }
 
-    /// @dev The caller's slot.
-    function _slotIndex(uint256 jobId, JobRecord storage job) private view returns (uint256 index) {
-        uint32 id = _accounts[msg.sender].providerId;
-        uint256 claimed = job.claimed;
-        if (id == 0 || (index = _findSlot(jobId, job, id, claimed)) == claimed) {
-            revert JobMarketNotAssigned(jobId, msg.sender);
-        }
+    function _commitment(uint256 jobId, address provider, bytes32 digest, bytes32 salt) private view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), jobId, provider, digest, salt));
     }
 
-    /// @dev The first of the `claimed` slots held by provider `id`, or `claimed` if none; `claimed` <=
-    ///      MAX_REPLICAS bounds the scan, and k <= 4 reads a single word.
-    function _findSlot(uint256 jobId, JobRecord storage job, uint32 id, uint256 claimed)
+    /// @dev The seed: the hash of the creation block (unknown to every party when the job is created),
+    ///      re-read every 256 blocks because `blockhash` reaches no further back: block
+    ///      createdBlock + 256·e, the latest such block before this one. Requires block.number > createdBlock.
+    function _seed(uint256 createdBlock) private view returns (bytes32) {
+        return blockhash(createdBlock + (block.number - 1 - createdBlock) / 256 * 256);
+    }
+
+    /// @dev Stake-weighted sortition (see `isEligible`): the chance is linear in the weight (capped at
+    ///      one), so stake split across addresses is drawn for a slot at most as often as unsplit.
+    function _eligible(uint256 jobId, JobRecord storage job, uint256 slot, address provider)
         private
         view
-        returns (uint256 i)
+        returns (bool)
     {
+        uint256 createdBlock = job.createdBlock;
+        (uint256 weight, uint256 total) = staking.sortitionWeight(provider, createdBlock);
+        if (weight == 0) return false;
+        uint256 elapsed = block.timestamp - job.createdAt;
+        uint256 claimWindow = job.claimWindow;
+        uint256 doublings = elapsed >= claimWindow ? WIDEN_STEPS : elapsed * WIDEN_STEPS / claimWindow;
+        // weight < 2**104, width < 2**8, doublings <= 4: no overflow; scaled < total < 2**128 below.
+        uint256 scaled = weight * sortitionWidth << doublings;
+        if (scaled >= total) return true;
+        uint256 draw = uint256(keccak256(abi.encode(_seed(createdBlock), jobId, slot, provider))) >> 128;
+        return draw * total < scaled << 128;
+    }
+
+    /// @dev The caller's slot.
+    function _slotIndex(uint256 jobId, JobRecord storage job) private view returns (uint256 slot) {
+        uint24 id = _accounts[msg.sender].providerId;
+        uint256 k = job.replicas;
+        if (id == 0 || (slot = _findSlot(jobId, job, id, k)) == k) revert JobMarketNotAssigned(jobId, msg.sender);
+    }
+
+    /// @dev The slot held by provider `id`, or `k` if none; k <= MAX_REPLICAS bounds the scan, and k <= 3
+    ///      reads a single word.
+    function _findSlot(uint256 jobId, JobRecord storage job, uint24 id, uint256 k) private view returns (uint256 i) {
         uint256 ids = job.slotIds;
-        for (; i < claimed && i < RECORD_SLOT_IDS; ++i) {
-            if (uint32(ids >> (32 * i)) == id) return i;
+        for (; i < k && i < RECORD_SLOT_IDS; ++i) {
+            if (uint24(ids >> (24 * i)) == id) return i;
         }
-        for (; i < claimed; ++i) {
+        for (; i < k; ++i) {
             if (_moreSlotIds[jobId][i - RECORD_SLOT_IDS] == id) return i;
         }
     }
 
-    /// @dev Provider id of slot `i` (0 when unclaimed).
-    function _slotId(uint256 jobId, JobRecord storage job, uint256 i) private view returns (uint32) {
-        if (i < RECORD_SLOT_IDS) return uint32(job.slotIds >> (32 * i));
+    /// @dev Provider id of slot `i` (0 when free).
+    function _slotId(uint256 jobId, JobRecord storage job, uint256 i) private view returns (uint24) {
+        if (i < RECORD_SLOT_IDS) return uint24(job.slotIds >> (24 * i));
         return _moreSlotIds[jobId][i - RECORD_SLOT_IDS];
     }
 
+    function _setSlotId(uint256 jobId, JobRecord storage job, uint256 i, uint24 id) private {
+        if (i < RECORD_SLOT_IDS) {
+            uint256 shift = 24 * i;
+            job.slotIds = uint72((job.slotIds & ~(uint256(type(uint24).max) << shift)) | uint256(id) << shift);
+        } else {
+            _moreSlotIds[jobId][i - RECORD_SLOT_IDS] = id;
+        }
+    }
+
+    function _claimDeadline(JobRecord storage job) private view returns (uint256) {
+        return uint256(job.createdAt) + job.claimWindow;
+    }
+
     function _commitDeadline(JobRecord storage job) private view returns (uint256) {
-        return uint256(job.claimDeadline) + job.commitWindow;
+        return uint256(job.createdAt) + job.claimWindow + job.commitWindow;
     }
 
     function _revealDeadline(JobRecord storage job) private view returns (uint256) {
-        return uint256(job.claimDeadline) + job.commitWindow + job.revealWindow;
+        return uint256(job.createdAt) + job.claimWindow + job.commitWindow + job.revealWindow;
     }
 
     function _popcount(uint256 x) private pure returns (uint256 count) {
@@ -476,20 +629,18 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         if (amount == 0) return;
         Account storage entry = _accounts[account];
         uint256 owed = entry.owedPlusOne;
-        entry.owedPlusOne = SafeCast.toUint224((owed == 0 ? 1 : owed) + amount);
+        entry.owedPlusOne = SafeCast.toUint232((owed == 0 ? 1 : owed) + amount);
     }
 
-    /// @dev Reveals may start once no further commit can come: every claimed slot committed and no
-    ///      slot can still be claimed, or the commit deadline passed.
-    function _revealOpen(JobRecord storage job) private view returns (bool) {
-        uint8 committed = job.committed;
-        if (committed == job.replicas || block.timestamp > _commitDeadline(job)) return true;
-        return committed == job.claimed && block.timestamp > job.claimDeadline;
-    }
-
-    /// @dev Reveals that can still come in: every committed slot (every claimed slot when k = 1).
-    function _revealers(JobRecord storage job) private view returns (uint8) {
+    /// @dev Slots whose reveal can still come: every committed slot (every claimed slot when k = 1).
+    function _revealers(JobRecord storage job) private view returns (uint256) {
         return job.replicas == 1 ? job.claimed : job.committed;
+    }
+
+    /// @dev Reveals start once the job filled and no further commit can come: every slot committed
+    ///      (claimed, for k = 1), or the commit deadline passed.
+    function _revealOpen(JobRecord storage job) private view returns (bool) {
+        return job.filled && (_revealers(job) == job.replicas || block.timestamp > _commitDeadline(job));
     }
 
     function _phase(JobRecord storage job) private view returns (Phase) {
@@ -501,28 +652,29 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             if (status == Status.Cancelled) return Phase.Cancelled;
             return Phase.Expired;
         }
-        uint256 claimed = job.claimed;
-        bool claimClosed = claimed == job.replicas || block.timestamp > job.claimDeadline;
-        if (!claimClosed) return Phase.Claiming;
-        if (claimed < job.quorum || block.timestamp > _revealDeadline(job)) return Phase.Settleable;
-        if (job.replicas == 1 || _revealOpen(job)) {
+        if (!job.filled) return block.timestamp > _claimDeadline(job) ? Phase.Settleable : Phase.Claiming;
+        if (block.timestamp > _revealDeadline(job)) return Phase.Settleable;
+        if (_revealOpen(job)) {
             return _popcount(job.revealedMask) == _revealers(job) ? Phase.Settleable : Phase.Revealing;
         }
-        return Phase.Committing;
+        // A slot given back after the job filled is being drawn again.
+        return job.claimed == job.replicas ? Phase.Committing : Phase.Claiming;
     }
 
-    /// @dev Fewer claims than the quorum: nobody could have won, so nobody is slashed. Else settle.
-    ///      `callerSlot` is the caller's slot when it is known to hold one (saves a roster lookup).
-    function _conclude(uint256 jobId, JobRecord storage job, uint256 callerSlot) private {
-        (address[] memory providers, bytes32[] memory digests) = _loadSlots(jobId, job, callerSlot);
-        if (providers.length < job.quorum) _fail(jobId, job, FailReason.UnderClaimed, 0, providers);
-        else _settle(jobId, job, providers, digests);
+    /// @dev The job never filled: every token goes back, nobody is slashed (nobody could have won).
+    function _underClaimed(uint256 jobId, JobRecord storage job) private {
+        (address[] memory providers,,) = _loadSlots(jobId, job, NO_SLOT);
+        uint256 payment = job.payment;
+        job.status = Status.Failed;
+        _credit(job.requester, payment);
+        emit JobFailed(jobId, FailReason.UnderClaimed, 0, 0, payment);
+        staking.release(jobId, providers, job.collateral, 0);
     }
 
     /// @dev Majority settlement over at most MAX_REPLICAS slots; see docs/PROTOCOL.md for the payoffs.
-    function _settle(uint256 jobId, JobRecord storage job, address[] memory providers, bytes32[] memory digests)
-        private
-    {
+    ///      `callerSlot` is the caller's slot when it is known to hold one (saves a roster lookup).
+    function _conclude(uint256 jobId, JobRecord storage job, uint256 callerSlot) private {
+        (address[] memory providers, bytes32[] memory digests, uint256 positions) = _loadSlots(jobId, job, callerSlot);
         // The digest revealed by at least `quorum` slots; unique because quorum > k / 2.
         uint256 n = providers.length;
         uint256 quorum = job.quorum;
@@ -537,8 +689,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             if (count >= quorum) (winner, winners) = (i, count);
         }
         if (winner == type(uint256).max) {
-            // No quorum: revealers get their collateral back, silent slots are slashed.
-            _fail(jobId, job, FailReason.NoQuorum, ~uint256(job.revealedMask), providers);
+            _noQuorum(jobId, job, providers, digests);
             return;
         }
         bytes32 winningDigest = digests[winner];
@@ -547,65 +698,81 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
             if (digests[i] != winningDigest) slashMask |= 1 << i;
         }
         job.status = Status.Settled;
-        job.winningSlot = uint8(winner);
+        job.winningSlot = uint8(positions >> (8 * winner));
         uint256 collateral = job.collateral;
-        uint256 slashed = (n - winners) * collateral;
-        uint256 reward = _pay(job, providers, slashMask, winners, slashed);
-        emit JobSettled(jobId, winningDigest, uint8(winners), reward, slashed);
-        // Interactions last: Staking unlocks the winners and sends the slashed total here.
-        staking.release(providers, collateral, slashMask);
-    }
-
-    /// @dev Credit winners their share of payment minus fee plus `slashed`, the rest to the treasury.
-    function _pay(
-        JobRecord storage job,
-        address[] memory providers,
-        uint256 slashMask,
-        uint256 winners,
-        uint256 slashed
-    ) private returns (uint256 reward) {
-        uint256 payment = job.payment;
-        uint256 fee = payment * job.feeBps / BPS;
-        uint256 pool = payment - fee + slashed;
-        reward = pool / winners;
-        for (uint256 i; i < providers.length; ++i) {
+        (uint256 fee, uint256 tip) = _fee(job);
+        uint256 pool = job.payment - fee;
+        uint256 reward = pool / winners;
+        for (uint256 i; i < n; ++i) {
             if (slashMask & (1 << i) == 0) _credit(providers[i], reward);
         }
-        _credit(treasury, fee + pool - reward * winners);
+        _credit(msg.sender, tip);
+        _credit(_treasuryAt[job.treasuryIndex], fee - tip + pool - reward * winners);
+        emit JobSettled(jobId, winningDigest, uint8(winners), reward, (n - winners) * collateral, msg.sender, tip);
+        // Interactions last: Staking unlocks the winners and burns the others' collateral.
+        staking.release(jobId, providers, collateral, slashMask);
     }
 
-    /// @dev Providers of the claimed slots and the digests of the revealed ones (zero when unrevealed).
+    /// @dev No digest reached the quorum: each revealer is paid its 1/k share (so forcing this never
+    ///      yields a free result), silent slots are burned, the requester gets the rest back. With no
+    ///      reveal at all nothing was delivered: no fee, full refund.
+    function _noQuorum(uint256 jobId, JobRecord storage job, address[] memory providers, bytes32[] memory digests)
+        private
+    {
+        uint256 n = providers.length;
+        uint256 silentMask;
+        uint256 revealers;
+        for (uint256 i; i < n; ++i) {
+            if (digests[i] == bytes32(0)) silentMask |= 1 << i;
+            else ++revealers;
+        }
+        job.status = Status.Failed;
+        uint256 payment = job.payment;
+        uint256 share;
+        uint256 refund = payment;
+        if (revealers != 0) {
+            (uint256 fee, uint256 tip) = _fee(job);
+            share = (payment - fee) / job.replicas;
+            for (uint256 i; i < n; ++i) {
+                if (silentMask & (1 << i) == 0) _credit(providers[i], share);
+            }
+            refund = payment - fee - share * revealers;
+            _credit(msg.sender, tip);
+            _credit(_treasuryAt[job.treasuryIndex], fee - tip);
+        }
+        _credit(job.requester, refund);
+        uint256 collateral = job.collateral;
+        emit JobFailed(jobId, FailReason.NoQuorum, (n - revealers) * collateral, share, refund);
+        staking.release(jobId, providers, collateral, silentMask);
+    }
+
+    /// @dev The job's fee and the part of it that tips whoever concludes the job.
+    function _fee(JobRecord storage job) private view returns (uint256 fee, uint256 tip) {
+        fee = uint256(job.payment) * job.feeBps / BPS;
+        tip = fee * SETTLEMENT_TIP_BPS / BPS;
+    }
+
+    /// @dev Providers of the claimed slots in slot order, the digests of the revealed ones (zero when
+    ///      unrevealed) and each entry's slot index (8 bits per entry in `positions`).
     function _loadSlots(uint256 jobId, JobRecord storage job, uint256 callerSlot)
         private
         view
-        returns (address[] memory providers, bytes32[] memory digests)
+        returns (address[] memory providers, bytes32[] memory digests, uint256 positions)
     {
         uint256 n = job.claimed;
+        uint256 k = job.replicas;
         uint256 mask = job.revealedMask;
         providers = new address[](n);
         digests = new bytes32[](n);
         bytes32[MAX_REPLICAS] storage hashes = _hashes[jobId];
-        for (uint256 i; i < n; ++i) {
-            providers[i] = i == callerSlot ? msg.sender : _providerOf[_slotId(jobId, job, i)];
-            if (mask & (1 << i) != 0) digests[i] = hashes[i];
+        uint256 j;
+        for (uint256 i; i < k && j < n; ++i) {
+            uint24 id = _slotId(jobId, job, i);
+            if (id == 0) continue;
+            providers[j] = i == callerSlot ? msg.sender : _providerOf[id];
+            if (mask & (1 << i) != 0) digests[j] = hashes[i];
+            positions |= i << (8 * j);
+            ++j;
         }
-    }
-
-    /// @dev Refund the requester; slots in `slashMask` lose their collateral to the treasury.
-    function _fail(
-        uint256 jobId,
-        JobRecord storage job,
-        FailReason reason,
-        uint256 slashMask,
-        address[] memory providers
-    ) private {
-        slashMask &= (1 << providers.length) - 1;
-        uint256 collateral = job.collateral;
-        uint256 slashed = _popcount(slashMask) * collateral;
-        job.status = Status.Failed;
-        _credit(job.requester, job.payment);
-        _credit(treasury, slashed);
-        emit JobFailed(jobId, reason, slashed);
-        staking.release(providers, collateral, slashMask);
     }
 }

@@ -198,12 +198,17 @@ def submit(
         None, callback=validate.amount, help="Tokens to escrow (default: the quote)."
     ),
     collateral: str = typer.Option(
-        None, callback=validate.amount, help="Tokens each provider locks (default: payment / replicas)."
+        None,
+        callback=validate.amount,
+        help="Tokens each provider locks (default: payment / replicas, at least the market minimum).",
     ),
     window: int = typer.Option(None, min=1, help="Seconds for each of claim, commit, reveal."),
     quorum: int = typer.Option(0, min=0, help="Matching results needed (0: a strict majority)."),
     approve: bool = typer.Option(False, "--approve", help="approve + createJob instead of a permit."),
     vet: bool = typer.Option(True, "--vet/--no-vet", help="Refuse inputs a provider would refuse (exit 3)."),
+    recheck: bool = typer.Option(
+        False, "--recheck", help="A fresh random seed (job nonce): no earlier job's result answers this one."
+    ),
     args: ChainArgs,
 ) -> None:
     """Upload SPEC's inputs and the spec, escrow the payment and create the job; prints its id."""
@@ -218,6 +223,7 @@ def submit(
         window=window,
         quorum=quorum,
         permit=False if approve else None,
+        recheck=recheck,
     )
     draft = read_spec(spec, files)
     if vet:

@@ -18,7 +18,7 @@ from neurolink.chain.deployments import for_chain
 from neurolink.chain.provider import connect, poll_latency
 from neurolink.chain.tx import TxSender
 from neurolink.protocol.contracts import Contracts, closed, due_at
-from neurolink.protocol.params import JobParams, Requirements
+from neurolink.protocol.params import JobParams, Requirements, default_collateral
 from neurolink.protocol.tiers import tier_level
 from neurolink.protocol.views import JobPhase, JobView
 
@@ -117,6 +117,16 @@ class SubmitOptions:
     quorum: int = 0
     permit: bool | None = None  # None: permit when the token supports ERC-2612
     extra_inputs: Mapping[str, Path] = field(default_factory=dict)
+    # An independent re-check: a random spec seed (the job nonce), so the spec's CID and a seeded
+    # workload's result differ from every earlier job's and no public digest can be copied.
+    recheck: bool = False
+
+
+def recheck_seed() -> int:
+    """A random job nonce for `--recheck`, in the spec's seed range (1 .. 2**63 - 1)."""
+    import secrets
+
+    return 1 + secrets.randbelow(2**63 - 1)
 
 
 class Client:
@@ -223,12 +233,20 @@ class Client:
         from neurolink.content import cid_to_digest
 
         options = options or SubmitOptions()
+        if options.recheck:
+            spec = spec.model_copy(update={"seed": recheck_seed()})
         spec_cid = self.store.put_bytes(spec.canonical_json())
         self.store.pin(spec_cid)
         # Before any money moves: a job whose content no provider can fetch would only expire.
         self.check_reachable([spec_cid, *spec.inputs.values()])
         payment = options.payment if options.payment is not None else self.quote(spec).price
-        collateral = options.collateral if options.collateral is not None else payment // spec.replicas
+        # Default: the replica's share of the payment, raised to the market's minimum collateral.
+        minimum = int(self.contracts.market.functions.minCollateral().call())
+        collateral = (
+            options.collateral
+            if options.collateral is not None
+            else max(default_collateral(payment, spec.replicas), minimum)
+        )
         claim_window, commit_window = self._windows(spec, options.window)
         req = spec.requirements
         params = JobParams(
@@ -366,7 +384,8 @@ class Client:
             if self.contracts.phase(job_id) == phase and self._record(job_id) == record:
                 break
         result = "0x" + digest.hex() if phase == JobPhase.SETTLED else None
-        return JobState(job_id, phase, record, tuple(s[0] for s in slots), result)
+        providers = tuple(s[0] for s in slots if int(s[0], 16) != 0)  # free slots show provider zero
+        return JobState(job_id, phase, record, providers, result)
 
     def wait(
         self,

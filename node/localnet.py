@@ -134,7 +134,7 @@ def make_provider(
     host: Host,
     index: int,
     *,
-    stake_tokens: int = 100,
+    stake_tokens: int = 200,
     price: int = 0,
     devices: int = 1,
 ) -> ProviderHome:

@@ -80,9 +80,11 @@ def _ledger(contracts: "Contracts", accounts: dict[str, str]) -> dict[str, dict[
 
 
 def _holdings(contracts: "Contracts", accounts: dict[str, str]) -> int:
-    """Every token the network knows of: wallets plus the two contracts (stakes, escrow, claimable)."""
+    """Every token the network knows of: wallets, the two contracts (stakes, escrow, claimable) and the
+    burn address (slashed collateral is burned, nobody's income)."""
     token = contracts.token.functions
-    places = [*accounts.values(), contracts.staking.address, contracts.market.address]
+    burned = contracts.staking.functions.BURN_ADDRESS().call()
+    places = [*accounts.values(), contracts.staking.address, contracts.market.address, burned]
     return sum(token.balanceOf(a).call() for a in places)
 
 

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IStaking} from "./IStaking.sol";
+
 /// @title IJobMarket
-/// @notice Job escrow and lifecycle of NeuroLink: requesters escrow a payment for `k` replicas of a job,
-///         staked providers claim slots (locking collateral), commit to and reveal the digest of their
-///         result's CID, and settlement pays the majority digest and slashes the rest. Every path out
-///         has a deadline after which anyone can call `settle`, so no job and no token is ever stuck.
-///         All payouts are credited to `claimable` and pulled with `withdraw`.
+/// @notice Job escrow and lifecycle of NeuroLink (protocol v2, docs/PROTOCOL.md): requesters escrow a
+///         payment for `k` replicas of a job; slots are assigned by stake-weighted sortition over a seed
+///         nobody in the job controls (the hash of the job's creation block); providers lock collateral,
+///         commit to and reveal the digest of their result's CID (a canonical error record is a result
+///         too), and settlement pays the matching majority and burns the collateral of the rest. A job
+///         that ends without a quorum still pays every revealer its share, so forcing it never yields a
+///         free result; a job that does not fill by its claim deadline fails with every token back.
+///         Every path out has a deadline after which anyone can call `settle`, so no job and no token is
+///         ever stuck. All payouts are credited to `claimable` and pulled with `withdraw`.
 interface IJobMarket {
     /// @notice Stored state of a job; the live phase is derived by `phaseOf`.
     enum Status {
@@ -41,7 +48,8 @@ interface IJobMarket {
     /// @param gpuCount GPUs per replica.
     /// @param vramMb Memory per GPU in MiB.
     /// @param tier Minimum hardware tier.
-    /// @param maxGpuSeconds Upper bound of GPU-seconds per replica (informational for pricing).
+    /// @param maxGpuSeconds Upper bound of GPU-seconds per replica (nodes check it against their own
+    ///        limits before claiming).
     struct Requirements {
         uint16 gpuCount;
         uint32 vramMb;
@@ -53,10 +61,13 @@ interface IJobMarket {
     ///         claimDeadline = now + claimWindow, commitDeadline = claimDeadline + commitWindow,
     ///         revealDeadline = commitDeadline + revealWindow.
     /// @param specDigest sha2-256 digest of the CID of the JobSpec JSON.
-    /// @param payment Tokens escrowed and paid to the winning replicas (minus the protocol fee).
-    /// @param replicas Number of independent replicas k, 1..MAX_REPLICAS.
-    /// @param quorum Matching reveals needed to win, floor(k/2)+1..k; 0 means floor(k/2)+1.
-    /// @param collateral Stake each provider locks per slot; lost on a wrong or missing result.
+    /// @param payment Tokens escrowed and paid to the revealing replicas (minus the protocol fee).
+    /// @param replicas Number of independent replicas k: 1 or 3..MAX_REPLICAS (with two, one liar
+    ///        cannot be told from the honest one).
+    /// @param quorum Matching reveals needed to win: 1 for k = 1, else floor(k/2)+1..k-1; 0 picks
+    ///        floor(k/2)+1.
+    /// @param collateral Stake each provider locks per slot, at least `minCollateral`; burned on a wrong
+    ///        or missing result.
     struct JobParams {
         bytes32 specDigest;
         uint256 payment;
@@ -70,6 +81,9 @@ interface IJobMarket {
     }
 
     /// @notice A job as `getJob` shows it (storage packs it tighter; see JobMarket's JobRecord).
+    /// @param filled Whether every slot was claimed at some point (only then can the job settle).
+    /// @param createdBlock The block whose hash seeds the job's sortition.
+    /// @param feeRecipient Receives the job's fee, fixed at creation.
     struct Job {
         address requester;
         bytes32 specDigest;
@@ -83,12 +97,15 @@ interface IJobMarket {
         uint8 revealed;
         uint16 feeBps;
         Requirements requirements;
-        uint32 claimDeadline;
-        uint32 commitDeadline;
-        uint32 revealDeadline;
+        uint40 claimDeadline;
+        uint40 commitDeadline;
+        uint40 revealDeadline;
+        bool filled;
+        uint256 createdBlock;
+        address feeRecipient;
     }
 
-    /// @notice A slot as shown by `getSlots`.
+    /// @notice A slot as shown by `getSlots` (`provider` is zero while the slot is free).
     struct SlotView {
         address provider;
         bool committed;
@@ -105,11 +122,11 @@ interface IJobMarket {
     error JobMarketJobClosed(uint256 jobId, Status status);
     /// @notice The payment is zero or does not fit 96 bits.
     error JobMarketInvalidPayment(uint256 payment);
-    /// @notice The collateral does not fit 96 bits.
-    error JobMarketInvalidCollateral(uint256 collateral);
-    /// @notice Replicas must be 1..MAX_REPLICAS.
+    /// @notice The collateral is below the minimum or does not fit 96 bits.
+    error JobMarketInvalidCollateral(uint256 collateral, uint256 minCollateral);
+    /// @notice Replicas must be 1 or 3..MAX_REPLICAS.
     error JobMarketInvalidReplicas(uint256 replicas);
-    /// @notice Quorum must be floor(k/2)+1..k (0 picks floor(k/2)+1).
+    /// @notice Quorum must be 1 for one replica, else floor(k/2)+1..k-1 (0 picks floor(k/2)+1).
     error JobMarketInvalidQuorum(uint256 quorum, uint256 replicas);
     /// @notice A window is outside the owner's bounds.
     error JobMarketInvalidWindow(uint256 window, uint256 min, uint256 max);
@@ -119,10 +136,18 @@ interface IJobMarket {
     error JobMarketNotRequester(uint256 jobId, address caller);
     /// @notice The job has claims and can no longer be cancelled.
     error JobMarketAlreadyClaimed(uint256 jobId, uint256 claimed);
-    /// @notice The claim window has closed.
-    error JobMarketClaimClosed(uint256 jobId, uint256 claimDeadline);
-    /// @notice Every slot is taken.
-    error JobMarketJobFull(uint256 jobId);
+    /// @notice The claim window has closed (for a job that never filled), or the commit window has
+    ///         closed (for a re-opened slot).
+    error JobMarketClaimClosed(uint256 jobId, uint256 deadline);
+    /// @notice The sortition seed (the creation block's hash) does not exist yet: claims start in the
+    ///         block after the job's creation block.
+    error JobMarketSeedNotReady(uint256 jobId, uint256 createdBlock);
+    /// @notice The slot index is not below the job's replica count.
+    error JobMarketInvalidSlot(uint256 jobId, uint256 slot);
+    /// @notice The slot is taken.
+    error JobMarketSlotTaken(uint256 jobId, uint256 slot);
+    /// @notice The provider was not drawn for this slot (yet: eligibility widens over the claim window).
+    error JobMarketNotEligible(uint256 jobId, uint256 slot, address provider);
     /// @notice The provider already holds a slot of this job.
     error JobMarketAlreadyClaimedBy(uint256 jobId, address provider);
     /// @notice The requester cannot work on its own job.
@@ -137,7 +162,7 @@ interface IJobMarket {
     error JobMarketCommitClosed(uint256 jobId, uint256 commitDeadline);
     /// @notice The slot has already committed.
     error JobMarketAlreadyCommitted(uint256 jobId, address provider);
-    /// @notice Reveals open once every claimed slot committed or the commit deadline passed.
+    /// @notice Reveals open once the job filled and every slot committed, or the commit deadline passed.
     error JobMarketRevealNotOpen(uint256 jobId);
     /// @notice The reveal window has closed.
     error JobMarketRevealClosed(uint256 jobId, uint256 revealDeadline);
@@ -145,7 +170,7 @@ interface IJobMarket {
     error JobMarketNotCommitted(uint256 jobId, address provider);
     /// @notice The slot has already revealed.
     error JobMarketAlreadyRevealed(uint256 jobId, address provider);
-    /// @notice keccak256(abi.encode(jobId, provider, digest, salt)) differs from the commitment.
+    /// @notice The reveal does not open the slot's commitment (see `commitmentOf`).
     error JobMarketCommitmentMismatch(uint256 jobId, address provider);
     /// @notice The job cannot be settled yet.
     error JobMarketNotSettleable(uint256 jobId, Phase phase);
@@ -153,8 +178,13 @@ interface IJobMarket {
     error JobMarketNothingToWithdraw(address account);
     /// @notice An owner parameter is outside its hard-coded bounds.
     error JobMarketParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
+    /// @notice The fee recipient was changed the maximum number of times (255).
+    error JobMarketTooManyFeeRecipients();
+    /// @notice Renouncing ownership would freeze the parameters (and a paused market) forever.
+    error JobMarketRenounceDisabled();
 
-    /// @notice A job was created and `payment` escrowed.
+    /// @notice A job was created and `payment` escrowed; its sortition seed is the hash of the event's
+    ///         block, and its fee goes to the treasury current now (the latest TreasuryUpdated).
     event JobCreated(
         uint256 indexed jobId,
         address indexed requester,
@@ -164,22 +194,35 @@ interface IJobMarket {
         uint8 quorum,
         uint256 collateral,
         Requirements requirements,
-        uint32 claimDeadline,
-        uint32 commitDeadline,
-        uint32 revealDeadline
+        uint16 feeBps,
+        uint40 claimDeadline,
+        uint40 commitDeadline,
+        uint40 revealDeadline
     );
-    /// @notice `provider` took slot `slot`, locking the job's collateral.
+    /// @notice `provider`, drawn for slot `slot`, took it (Staking's StakeLocked shows the collateral).
     event JobClaimed(uint256 indexed jobId, address indexed provider, uint8 slot);
-    /// @notice `provider` committed to a result.
-    event ResultCommitted(uint256 indexed jobId, address indexed provider);
+    /// @notice `provider` gave slot `slot` back before committing; `penalty` of its collateral was burned
+    ///         and the slot is open to the draw again.
+    event JobAbandoned(uint256 indexed jobId, address indexed provider, uint8 slot, uint256 penalty);
+    /// @notice `provider` committed `commitment`.
+    event ResultCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
     /// @notice `provider` revealed the digest of its result's CID.
     event ResultRevealed(uint256 indexed jobId, address indexed provider, bytes32 digest);
-    /// @notice The job settled: `winners` slots revealed `winningDigest`, each credited `rewardPerWinner`.
+    /// @notice The job settled: `winners` slots revealed `winningDigest`, each credited `rewardPerWinner`;
+    ///         `burned` collateral of the other slots was burned; `settler` was tipped `tip` from the fee.
     event JobSettled(
-        uint256 indexed jobId, bytes32 winningDigest, uint8 winners, uint256 rewardPerWinner, uint256 slashed
+        uint256 indexed jobId,
+        bytes32 winningDigest,
+        uint8 winners,
+        uint256 rewardPerWinner,
+        uint256 burned,
+        address settler,
+        uint256 tip
     );
-    /// @notice The job failed; the payment was refunded and `slashed` collateral went to the treasury.
-    event JobFailed(uint256 indexed jobId, FailReason reason, uint256 slashed);
+    /// @notice The job failed. UnderClaimed: every token went back. NoQuorum: each revealer was credited
+    ///         `paidPerRevealer`, silent slots' collateral (`burned`) was burned, the requester was
+    ///         credited `refund`.
+    event JobFailed(uint256 indexed jobId, FailReason reason, uint256 burned, uint256 paidPerRevealer, uint256 refund);
     /// @notice The requester cancelled the job before any claim; the payment was refunded.
     event JobCancelled(uint256 indexed jobId);
     /// @notice Nobody claimed the job before its claim deadline; the payment was refunded.
@@ -190,8 +233,12 @@ interface IJobMarket {
     event FeeUpdated(uint256 oldFeeBps, uint256 newFeeBps);
     /// @notice The allowed range of job windows changed.
     event WindowBoundsUpdated(uint256 minWindow, uint256 maxWindow);
-    /// @notice Fees and failed jobs' slashed collateral now go to `treasury`.
+    /// @notice Fees of jobs created from now on go to `treasury`; jobs in flight keep theirs.
     event TreasuryUpdated(address indexed oldTreasury, address indexed newTreasury);
+    /// @notice The minimum collateral per slot for new jobs changed.
+    event MinCollateralUpdated(uint256 oldValue, uint256 newValue);
+    /// @notice The sortition width (expected eligible stake shares per slot at creation) changed.
+    event SortitionWidthUpdated(uint256 oldValue, uint256 newValue);
 
     /// @notice Escrow `params.payment` (pulled with a prior approval) and open a job.
     /// @param params What the job needs and pays.
@@ -214,24 +261,35 @@ interface IJobMarket {
     /// @param jobId The job.
     function cancel(uint256 jobId) external;
 
-    /// @notice Take the next free slot of a job, locking `collateral` of the caller's free stake.
+    /// @notice Take slot `slot` of a job the caller was drawn for (`isEligible`), locking `collateral`
+    ///         of its free stake. Open from the block after creation to the claim deadline; a slot given
+    ///         back by `abandon` after the job filled stays open until the commit deadline.
     /// @param jobId The job.
-    function claim(uint256 jobId) external;
+    /// @param slot The slot, 0..k-1.
+    function claim(uint256 jobId, uint256 slot) external;
 
-    /// @notice Commit to a result: `commitment = keccak256(abi.encode(jobId, msg.sender, digest, salt))`.
-    /// @param jobId The job; must have at least two replicas.
+    /// @notice Give the caller's slot back before committing (a machine failure: out of memory, timeout,
+    ///         lost device). ABANDON_PENALTY_BPS of the collateral is burned, the rest unlocked, and the
+    ///         slot is open to the draw again.
+    /// @param jobId The job.
+    function abandon(uint256 jobId) external;
+
+    /// @notice Commit to a result: `commitment = commitmentOf(jobId, msg.sender, digest, salt)`.
+    /// @param jobId The job; must have more than one replica.
     /// @param commitment The binding commitment.
     function commit(uint256 jobId, bytes32 commitment) external;
 
-    /// @notice Reveal the sha2-256 digest of the result's CID. Single-replica jobs skip the commit and
-    ///         reveal directly (`salt` is ignored). The reveal that completes the round settles the job.
+    /// @notice Reveal the sha2-256 digest of the result's CID (of a canonical error record when the job
+    ///         cannot be computed). Single-replica jobs skip the commit and reveal directly (`salt` is
+    ///         ignored). The reveal that completes the round settles the job.
     /// @param jobId The job.
     /// @param digest sha2-256 digest of the result's CID.
     /// @param salt The commitment's salt.
     function reveal(uint256 jobId, bytes32 digest, bytes32 salt) external;
 
-    /// @notice Settle a job whose round is complete or whose deadline passed: pays and slashes, fails
-    ///         it without quorum, or expires it when nobody claimed. Anyone may call it.
+    /// @notice Settle a job whose round is complete or whose deadline passed: pays and burns, fails it
+    ///         without quorum, or returns every token when it never filled. Anyone may call it; the
+    ///         caller is tipped from the fee.
     /// @param jobId The job.
     function settle(uint256 jobId) external;
 
@@ -253,9 +311,26 @@ interface IJobMarket {
     /// @param maxWindow Longest window in seconds.
     function setWindowBounds(uint32 minWindow, uint32 maxWindow) external;
 
-    /// @notice Set where fees go. Owner only.
+    /// @notice Set where the fees of jobs created from now on go. Owner only.
     /// @param treasury New treasury, not zero.
     function setTreasury(address treasury) external;
+
+    /// @notice Set the minimum collateral per slot of new jobs, within hard-coded bounds. Owner only.
+    /// @param minCollateral New minimum in token units.
+    function setMinCollateral(uint256 minCollateral) external;
+
+    /// @notice Set the sortition width: how many times its stake share a provider's chance to be drawn
+    ///         for a slot is, at creation (it doubles WIDEN_STEPS times over the claim window). Owner only.
+    /// @param width New width, 1..MAX_SORTITION_WIDTH.
+    function setSortitionWidth(uint8 width) external;
+
+    /// @notice The payment token.
+    /// @return The token.
+    function token() external view returns (IERC20);
+
+    /// @notice The stake registry.
+    /// @return The Staking contract.
+    function staking() external view returns (IStaking);
 
     /// @notice Tokens `account` can withdraw.
     /// @param account The account.
@@ -267,7 +342,7 @@ interface IJobMarket {
     /// @return job Its record.
     function getJob(uint256 jobId) external view returns (Job memory job);
 
-    /// @notice The job's claimed slots, in claim order.
+    /// @notice The job's k slots in slot order (free ones have provider zero).
     /// @param jobId The job.
     /// @return slots Provider, commit and reveal state, commitment and revealed digest of each slot.
     function getSlots(uint256 jobId) external view returns (SlotView[] memory slots);
@@ -281,4 +356,24 @@ interface IJobMarket {
     /// @param jobId The job.
     /// @return The sha2-256 digest of the winning result's CID.
     function resultOf(uint256 jobId) external view returns (bytes32);
+
+    /// @notice Whether `provider` may claim slot `slot` of job `jobId` now (slot free or not).
+    /// @dev Eligible iff hash(seed, jobId, slot, provider) / 2**128 < weight * width * 2**d / total,
+    ///      where seed is the hash of the job's creation block (re-read every 256 blocks, see
+    ///      docs/PROTOCOL.md), weight the provider's free stake if staked before the creation block
+    ///      (else 0), total all providers' stake, and d = WIDEN_STEPS * elapsed / claimWindow.
+    /// @param jobId The job.
+    /// @param slot The slot.
+    /// @param provider The provider.
+    /// @return Whether it is drawn.
+    function isEligible(uint256 jobId, uint256 slot, address provider) external view returns (bool);
+
+    /// @notice The commitment a provider posts: keccak256(abi.encode(chainid, this, jobId, provider,
+    ///         digest, salt)), so a commitment or reveal can be replayed on no other chain, market or job.
+    /// @param jobId The job.
+    /// @param provider The committing provider.
+    /// @param digest The result digest.
+    /// @param salt The secret salt.
+    /// @return The commitment.
+    function commitmentOf(uint256 jobId, address provider, bytes32 digest, bytes32 salt) external view returns (bytes32);
 }

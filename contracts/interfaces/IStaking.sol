@@ -5,7 +5,9 @@ pragma solidity ^0.8.24;
 /// @notice Provider registry and stake ledger of NeuroLink, for any ERC-20 fixed at deploy. Providers
 ///         register their hardware and stake; requesters may stake too (schedulers read it as priority).
 ///         Free stake can be unstaked after a cooldown; stake locked as job collateral can only be
-///         released or slashed by the JobMarket.
+///         released or slashed by the JobMarket. Slashed stake is burned (sent to BURN_ADDRESS): no party
+///         of any job profits from a slash. Registered providers' stake is summed in
+///         `totalProviderStake`, the denominator of the JobMarket's stake-weighted sortition.
 interface IStaking {
     /// @notice What a provider offers. Packed: the first five fields share one storage slot.
     /// @param gpuCount GPUs the provider runs jobs on; registered providers have at least one.
@@ -37,6 +39,12 @@ interface IStaking {
     error StakingJobMarketAlreadySet(address jobMarket);
     /// @notice The JobMarket address is zero.
     error StakingZeroJobMarket();
+    /// @notice The JobMarket does not pay in this contract's token or lock stake in another registry.
+    error StakingJobMarketMismatch(address jobMarket);
+    /// @notice Renouncing ownership would freeze the parameters forever.
+    error StakingRenounceDisabled();
+    /// @notice The penalty exceeds the amount it is taken from.
+    error StakingPenaltyTooLarge(uint256 penalty, uint256 amount);
     /// @notice The provider is already registered; use updateCapabilities.
     error StakingAlreadyRegistered(address provider);
     /// @notice The account has not registered as a provider.
@@ -45,7 +53,7 @@ interface IStaking {
     error StakingInvalidCapabilities();
     /// @notice An amount of zero was given where a positive one is needed.
     error StakingZeroAmount();
-    /// @notice The amount exceeds what fits the stake ledger (uint128).
+    /// @notice The amount exceeds what fits the stake ledger (uint104).
     error StakingAmountTooLarge(uint256 amount);
     /// @notice The account's free (unlocked) stake is smaller than the amount asked for.
     error StakingInsufficientFreeStake(address account, uint256 free, uint256 needed);
@@ -76,12 +84,12 @@ interface IStaking {
     event UnstakeRequested(address indexed account, uint256 amount, uint256 availableAt);
     /// @notice `account` withdrew `amount` after the cooldown.
     event StakeWithdrawn(address indexed account, uint256 amount);
-    /// @notice `amount` of `account`'s stake was locked as job collateral.
-    event StakeLocked(address indexed account, uint256 amount);
-    /// @notice `amount` of `account`'s locked stake became free again.
-    event StakeUnlocked(address indexed account, uint256 amount);
-    /// @notice `amount` of `account`'s locked stake was slashed and sent to the JobMarket.
-    event StakeSlashed(address indexed account, uint256 amount);
+    /// @notice `amount` of `account`'s stake was locked as collateral of job `jobId`.
+    event StakeLocked(address indexed account, uint256 indexed jobId, uint256 amount);
+    /// @notice `amount` of `account`'s stake locked for job `jobId` became free again.
+    event StakeUnlocked(address indexed account, uint256 indexed jobId, uint256 amount);
+    /// @notice `amount` of `account`'s stake locked for job `jobId` was slashed and burned.
+    event StakeSlashed(address indexed account, uint256 indexed jobId, uint256 amount);
     /// @notice The minimum provider stake changed.
     event MinProviderStakeUpdated(uint256 oldValue, uint256 newValue);
     /// @notice The unstake cooldown changed.
@@ -109,22 +117,33 @@ interface IStaking {
     /// @notice Lock `amount` of `provider`'s free stake as collateral, checking it may take the job.
     /// @dev Only the JobMarket. Reverts unless the provider is registered, keeps the minimum stake,
     ///      has `amount` free and its hardware meets every requirement.
+    /// @param jobId The job the collateral backs (for the event).
     /// @param provider The account claiming a job slot.
     /// @param amount Collateral per slot.
     /// @param minGpuCount Required GPUs.
     /// @param minVramMb Required memory per GPU in MiB.
     /// @param minTier Required hardware tier.
-    function lock(address provider, uint256 amount, uint16 minGpuCount, uint32 minVramMb, uint8 minTier) external;
+    function lock(uint256 jobId, address provider, uint256 amount, uint16 minGpuCount, uint32 minVramMb, uint8 minTier)
+        external;
 
     /// @notice Release `amount` of locked stake of every account in `accounts`; the ones whose bit is set
-    ///         in `slashMask` lose it instead, and the slashed total is sent to the JobMarket.
+    ///         in `slashMask` lose it instead, and the slashed total is burned.
     /// @dev Only the JobMarket; at most 16 accounts (the JobMarket's MAX_REPLICAS).
+    /// @param jobId The job the collateral backed (for the events).
     /// @param accounts The providers of one job's slots, in slot order.
     /// @param amount Collateral per slot.
-    /// @param slashMask Bit i set: slot i is slashed; their total is transferred to the JobMarket.
-    function release(address[] calldata accounts, uint256 amount, uint256 slashMask) external;
+    /// @param slashMask Bit i set: account i is slashed; their total is burned.
+    function release(uint256 jobId, address[] calldata accounts, uint256 amount, uint256 slashMask) external;
 
-    /// @notice Set the JobMarket once; owner only.
+    /// @notice Release `amount` of `account`'s locked stake, burning `penalty` of it (a slot given back).
+    /// @dev Only the JobMarket.
+    /// @param jobId The job the collateral backed.
+    /// @param account The provider.
+    /// @param amount Collateral of the slot.
+    /// @param penalty Part of `amount` that is burned.
+    function forfeit(uint256 jobId, address account, uint256 amount, uint256 penalty) external;
+
+    /// @notice Set the JobMarket once; owner only. It must pay in this token and lock stake here.
     /// @param jobMarket The JobMarket contract.
     function setJobMarket(address jobMarket) external;
 
@@ -155,6 +174,27 @@ interface IStaking {
     /// @param account The account.
     /// @return Its free stake.
     function freeStakeOf(address account) external view returns (uint256);
+
+    /// @notice An account's sortition weight for a job created in block `createdBlock`: its free stake if
+    ///         it is a registered provider whose stake last grew before that block (stake added once the
+    ///         seed could be known does not count), else 0; and the sum of all providers' stake.
+    /// @param account The account.
+    /// @param createdBlock The job's creation block.
+    /// @return weight The account's weight.
+    /// @return total The sum of registered providers' stake.
+    function sortitionWeight(address account, uint256 createdBlock)
+        external
+        view
+        returns (uint256 weight, uint256 total);
+
+    /// @notice The sum of registered providers' stake (locked included).
+    /// @return The total.
+    function totalProviderStake() external view returns (uint256);
+
+    /// @notice The block of an account's last stake increase (0 if never).
+    /// @param account The account.
+    /// @return The block number.
+    function stakedAtBlock(address account) external view returns (uint256);
 
     /// @notice The whole stake record of an account.
     /// @param account The account.

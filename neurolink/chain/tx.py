@@ -125,7 +125,10 @@ class TxSender:
         tx.setdefault("chainId", self.w3.eth.chain_id)
         try:
             if "gas" not in tx:
-                tx["gas"] = int(self.w3.eth.estimate_gas(cast("TxParams", tx)) * GAS_MARGIN) + extra_gas
+                # Against the pending block: the one the transaction lands in (a claim needs a block
+                # after its job's creation block, which "latest" may still be).
+                estimate = self.w3.eth.estimate_gas(cast("TxParams", tx), "pending")
+                tx["gas"] = int(estimate * GAS_MARGIN) + extra_gas
         except ContractLogicError as exc:
             raise logic_error(action, exc) from exc
         tx.update(fees or self._fees())

@@ -21,15 +21,18 @@ DEVNET_MAX_WINDOW = 7 * 24 * 3600
 
 
 def deploy_devnet(w3: "Web3", settings: "Settings") -> "Deployment":
-    """Deploy (or find) NeuroLink with dev account 0 and allow one-minute job windows."""
+    """Deploy (or find) NeuroLink with dev account 0, allow one-minute job windows, and draw every
+    provider of a handful for every slot (devnet sortition width; see neurolink.protocol.deploy)."""
     from neurolink.deploy.deployer import DeployOptions, deploy
+    from neurolink.protocol.deploy import DEVNET_MIN_COLLATERAL, DEVNET_SORTITION_WIDTH
 
     deployment, fresh = deploy(w3, dev_account(DEPLOYER_INDEX), settings, DeployOptions(initial_supply=0))
     if fresh:
         market = Contracts.bind(w3, deployment).market
-        TxSender(w3, dev_account(DEPLOYER_INDEX)).transact(
-            market.functions.setWindowBounds(DEVNET_MIN_WINDOW, DEVNET_MAX_WINDOW)
-        )
+        owner = TxSender(w3, dev_account(DEPLOYER_INDEX))
+        owner.transact(market.functions.setWindowBounds(DEVNET_MIN_WINDOW, DEVNET_MAX_WINDOW))
+        owner.transact(market.functions.setSortitionWidth(DEVNET_SORTITION_WIDTH))
+        owner.transact(market.functions.setMinCollateral(DEVNET_MIN_COLLATERAL))
     return deployment
 
 

@@ -25,15 +25,27 @@ def new_salt() -> bytes:
     return secrets.token_bytes(DIGEST_BYTES)
 
 
-def commitment(job_id: int, provider: str, digest: bytes | str, salt: bytes | str) -> bytes:
-    """keccak256(abi.encode(uint256 jobId, address provider, bytes32 digest, bytes32 salt))."""
+def commitment(
+    job_id: int, provider: str, digest: bytes | str, salt: bytes | str, *, chain_id: int, market: str
+) -> bytes:
+    """JobMarket.commitmentOf: keccak256(abi.encode(chainid, market, jobId, provider, digest, salt)).
+
+    Binding the chain and the market makes a commitment (and its reveal) worthless anywhere else.
+    """
     from eth_abi.abi import encode
     from eth_utils.address import to_checksum_address
     from eth_utils.crypto import keccak
 
     return keccak(
         encode(
-            ["uint256", "address", "bytes32", "bytes32"],
-            [job_id, to_checksum_address(provider), _bytes32(digest, "digest"), _bytes32(salt, "salt")],
+            ["uint256", "address", "uint256", "address", "bytes32", "bytes32"],
+            [
+                chain_id,
+                to_checksum_address(market),
+                job_id,
+                to_checksum_address(provider),
+                _bytes32(digest, "digest"),
+                _bytes32(salt, "salt"),
+            ],
         )
     )

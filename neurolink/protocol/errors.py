@@ -17,3 +17,7 @@ class InvalidDigestError(ProtocolError):
     """A digest or salt that is not 32 bytes (or not hex, when given as text)."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+
+class NotDrawnError(ProtocolError):
+    """The provider is drawn for no free slot of the job now (eligibility widens over the claim window)."""

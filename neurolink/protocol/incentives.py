@@ -66,7 +66,12 @@ def expected_payoff(scenario: Scenario, strategy: Strategy, jobs: int, seed: int
             else:
                 reveals.append(_other(rng, scenario.honest_others, slot))
         result = settle(
-            payment=payment, collateral=collateral, quorum=q, fee_bps=scenario.fee_bps, reveals=reveals
+            payment=payment,
+            collateral=collateral,
+            quorum=q,
+            fee_bps=scenario.fee_bps,
+            reveals=reveals,
+            replicas=k,
         )
         worked = strategy in (Strategy.HONEST, Strategy.WRONG)
         total += result.rewards[0] - (collateral if result.slashed[0] else 0) - (cost if worked else 0)
@@ -87,23 +92,19 @@ def nash_margin(scenario: Scenario) -> float:
     """Honest payoff minus the best deviation's when every other provider is honest (in units of P).
 
     Positive means truthful reporting is a strict Nash equilibrium (docs/PROTOCOL.md derives it):
-    with k-1 >= q a deviator is slashed while the others still settle; with q = k it only blocks
-    the quorum and keeps its collateral; with k = 1 nobody checks the result.
+    the contract only accepts q <= k - 1 for k >= 3, so with everyone else honest a deviator is
+    outvoted and its collateral burned (no slash bonus goes to anyone, so the honest payoff does not
+    count on one); with k = 1 nobody checks the result.
     """
-    k, q = scenario.replicas, scenario.effective_quorum
+    k = scenario.replicas
     share = (1 - scenario.fee_bps / 10_000) / k
     honest = share - scenario.cost_ratio / k
-    if k == 1:
-        best_deviation = share  # lazy: paid the same without the work
-    elif k - 1 >= q:
-        best_deviation = -scenario.collateral_ratio  # lazy, wrong and silent are all slashed
-    else:
-        best_deviation = 0.0  # q = k: a lazy revealer blocks the quorum and keeps its collateral
+    best_deviation = share if k == 1 else -scenario.collateral_ratio
     return honest - best_deviation
 
 
 def grid(
-    replicas: Iterable[int] = (1, 2, 3, 5),
+    replicas: Iterable[int] = (1, 3, 5),
     collateral_ratios: Iterable[float] = (0.0, 0.25),
     honesty: Iterable[float] = (1.0, 0.8),
     cost_ratio: float = 0.5,

@@ -58,13 +58,17 @@ class Requirements:
 
 @dataclass(frozen=True)
 class JobParams:
-    """What `createJob` takes; windows are seconds chained from creation (claim, commit, reveal)."""
+    """What `createJob` takes; windows are seconds chained from creation (claim, commit, reveal).
+
+    `collateral` defaults to the per-replica share of the payment, P // k (at least 1): a slot that
+    costs nothing to hold could be squatted for free.
+    """
 
     spec_digest: bytes
     payment: int
     replicas: int = 1
     quorum: int = 0
-    collateral: int = 0
+    collateral: int | None = None
     requirements: Requirements = field(default_factory=Requirements)
     claim_window: int = 600
     commit_window: int = 3_600
@@ -75,17 +79,29 @@ class JobParams:
             raise InvalidJobParamsError("spec_digest must be a non-zero 32-byte sha2-256 digest")
         if not 0 < self.payment <= UINT96_MAX:
             raise InvalidJobParamsError(f"payment must be in 1..2**96-1, got {self.payment}")
-        if not 0 <= self.collateral <= UINT96_MAX:
-            raise InvalidJobParamsError(f"collateral must be in 0..2**96-1, got {self.collateral}")
-        if not 1 <= self.replicas <= MAX_REPLICAS:
-            raise InvalidJobParamsError(f"replicas must be in 1..{MAX_REPLICAS}, got {self.replicas}")
+        if not 1 <= self.replicas <= MAX_REPLICAS or self.replicas == 2:
+            raise InvalidJobParamsError(
+                f"replicas must be 1 or 3..{MAX_REPLICAS} (two cannot tell a liar from the honest one), "
+                f"got {self.replicas}"
+            )
+        if self.collateral is None:
+            object.__setattr__(self, "collateral", default_collateral(self.payment, self.replicas))
+        if not 1 <= self.collateral_amount <= UINT96_MAX:
+            raise InvalidJobParamsError(f"collateral must be in 1..2**96-1, got {self.collateral}")
         for name in ("claim_window", "commit_window", "reveal_window"):
             _check_uint(name, getattr(self, name), 32)
-        if self.quorum != 0 and not self.replicas // 2 < self.quorum <= self.replicas:
+        low, high = quorum_range(self.replicas)
+        if self.quorum != 0 and not low <= self.quorum <= high:
             raise InvalidJobParamsError(
-                f"quorum must be a strict majority of {self.replicas} replicas "
-                f"({self.replicas // 2 + 1}..{self.replicas}) or 0, got {self.quorum}"
+                f"quorum must be a strict majority of {self.replicas} replicas short of all of them "
+                f"({low}..{high}) or 0, got {self.quorum}"
             )
+
+    @property
+    def collateral_amount(self) -> int:
+        """The collateral per slot (resolved from the default at construction)."""
+        assert self.collateral is not None
+        return self.collateral
 
     @property
     def effective_quorum(self) -> int:
@@ -99,9 +115,22 @@ class JobParams:
             self.payment,
             self.replicas,
             self.quorum,
-            self.collateral,
+            self.collateral_amount,
             self.requirements.as_tuple(),
             self.claim_window,
             self.commit_window,
             self.reveal_window,
         )
+
+
+def default_collateral(payment: int, replicas: int) -> int:
+    """The per-replica share of the payment, never 0."""
+    return max(payment // max(replicas, 1), 1)
+
+
+def quorum_range(replicas: int) -> tuple[int, int]:
+    """Quorums the contract accepts: 1 for one replica, else floor(k/2)+1..k-1 (one deviator, or one
+    requester puppet, can then never force NoQuorum alone)."""
+    if replicas == 1:
+        return 1, 1
+    return replicas // 2 + 1, replicas - 1

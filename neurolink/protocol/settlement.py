@@ -1,4 +1,4 @@
-"""A pure-Python mirror of JobMarket's settlement rules, proven equal to the contract by a test."""
+"""A pure-Python mirror of JobMarket's settlement rules (protocol v2), proven equal to the contract."""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 BPS = 10_000
+# JobMarket.SETTLEMENT_TIP_BPS: the share of the fee credited to whoever concludes the job.
+SETTLEMENT_TIP_BPS = 5_000
 
 
 class Outcome(Enum):
@@ -19,7 +21,10 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Settlement:
-    """Who is credited what: `rewards[i]` and `slashed[i]` are per claimed slot, in claim order."""
+    """Who is credited what: `rewards[i]` and `slashed[i]` are per claimed slot, in slot order.
+
+    `slashed` collateral is burned, never credited; `tip` goes to whoever concluded the job.
+    """
 
     outcome: Outcome
     winning_digest: bytes | None
@@ -27,6 +32,7 @@ class Settlement:
     slashed: tuple[bool, ...]
     treasury: int
     refund: int
+    tip: int = 0
 
     @property
     def winners(self) -> int:
@@ -35,31 +41,46 @@ class Settlement:
 
 
 def settle(
-    *, payment: int, collateral: int, quorum: int, fee_bps: int, reveals: Sequence[bytes | None]
+    *,
+    payment: int,
+    collateral: int,
+    quorum: int,
+    fee_bps: int,
+    reveals: Sequence[bytes | None],
+    replicas: int | None = None,
 ) -> Settlement:
     """Settle a job whose claimed slots revealed `reveals` (None: never revealed, or never committed).
 
-    Mirrors JobMarket._conclude: no claims expire the job; fewer claims than the quorum fail it without
-    slashing; otherwise the digest revealed by at least `quorum` slots (unique, quorum being a strict
-    majority) wins: winners share payment - fee + slashed collateral, the rest lose their collateral.
-    Without a winner the payment is refunded and only non-revealers are slashed, to the treasury.
+    Mirrors JobMarket: a job that never filled (fewer claimed slots than `replicas`) returns every
+    token (EXPIRED when nobody claimed); otherwise the digest revealed by at least `quorum` slots wins:
+    winners share payment - fee, the rest have their collateral burned. Without a winner every revealer
+    is paid its 1/k share of payment - fee and silent slots are burned; the requester gets the rest
+    (everything, with no fee, when nobody revealed). `collateral` only matters to the caller: burned
+    collateral is nobody's income.
     """
+    del collateral  # burned, so it moves no credit; kept for the callers' symmetry with the contract
     n = len(reveals)
+    k = n if replicas is None else replicas
     if n == 0:
         return Settlement(Outcome.EXPIRED, None, (), (), 0, payment)
-    if n < quorum:
+    if n < k:
         return Settlement(Outcome.FAILED_UNDER_CLAIMED, None, (0,) * n, (False,) * n, 0, payment)
+    fee = payment * fee_bps // BPS
+    tip = fee * SETTLEMENT_TIP_BPS // BPS
     counts = Counter(d for d in reveals if d is not None)
     winner = next((d for d, c in counts.items() if c >= quorum), None)
     if winner is None:
-        slashed = tuple(d is None for d in reveals)
-        return Settlement(
-            Outcome.FAILED_NO_QUORUM, None, (0,) * n, slashed, collateral * sum(slashed), payment
-        )
+        silent = tuple(d is None for d in reveals)
+        revealers = n - sum(silent)
+        if revealers == 0:
+            return Settlement(Outcome.FAILED_NO_QUORUM, None, (0,) * n, silent, 0, payment)
+        share = (payment - fee) // k
+        rewards = tuple(0 if s else share for s in silent)
+        refund = payment - fee - share * revealers
+        return Settlement(Outcome.FAILED_NO_QUORUM, None, rewards, silent, fee - tip, refund, tip)
     slashed = tuple(d != winner for d in reveals)
     winners = n - sum(slashed)
-    fee = payment * fee_bps // BPS
-    pool = payment - fee + collateral * sum(slashed)
+    pool = payment - fee
     reward = pool // winners
     rewards = tuple(0 if s else reward for s in slashed)
-    return Settlement(Outcome.SETTLED, winner, rewards, slashed, fee + pool - reward * winners, 0)
+    return Settlement(Outcome.SETTLED, winner, rewards, slashed, fee - tip + pool - reward * winners, 0, tip)

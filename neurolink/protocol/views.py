@@ -54,6 +54,33 @@ class JobView:
     claim_deadline: int
     commit_deadline: int
     reveal_deadline: int
+    filled: bool = False
+    created_block: int = 0
+    fee_recipient: str = ""
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """IJobMarket.SlotView: one of the job's k slots (provider zero while free)."""
+
+    index: int
+    provider: str
+    committed: bool
+    revealed: bool
+    commitment: bytes
+    digest: bytes
+
+    @property
+    def free(self) -> bool:
+        return int(self.provider, 16) == 0
+
+
+def read_slots(market: "Contract", job_id: int) -> list[SlotView]:
+    """The job's k slots in slot order, free ones included."""
+    return [
+        SlotView(i, str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]))
+        for i, s in enumerate(market.functions.getSlots(job_id).call())
+    ]
 
 
 def read_job(market: "Contract", job_id: int) -> JobView:
@@ -75,6 +102,9 @@ def read_job(market: "Contract", job_id: int) -> JobView:
         claim_deadline=raw[12],
         commit_deadline=raw[13],
         reveal_deadline=raw[14],
+        filled=bool(raw[15]),
+        created_block=int(raw[16]),
+        fee_recipient=str(raw[17]),
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from neurolink.chain.deployments import DEVNET_CHAIN_IDS
 from neurolink.chain.errors import TransactionRevertedError
 from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.error_result import MACHINE, ErrorResult
 from neurolink.protocol.views import JobPhase
 from node.daemon.config import Fault
 from node.daemon.crash import crash_point
@@ -40,6 +41,10 @@ SETTLE_GAS_BASE = 150_000
 SETTLE_GAS_PER_SLOT = 50_000
 # IJobMarket.FailReason.NoQuorum (UnderClaimed is 0).
 FAIL_NO_QUORUM = 1
+# Queued-job reason while this node is drawn for no free slot (eligibility widens over the window).
+NOT_DRAWN = "not drawn for a free slot yet"
+# Claim reverts that mean "draw again": another provider took the slot, or a new seed epoch began.
+REDRAW = ("JobMarketSlotTaken", "JobMarketNotEligible", "JobMarketSeedNotReady")
 # Longest pause between two attempts to compute a job, or to run a step that failed.
 MAX_RETRY_PAUSE_S = 30.0
 # Failed steps (bugs, bad answers; outages do not count) before a job is quarantined.
@@ -327,11 +332,14 @@ class Daemon:
     def _failed(self, job: JobRow, args: dict[str, Any]) -> None:
         slot = self.market.slot_of(job.job_id, self.me)
         no_quorum = int(args["reason"]) == FAIL_NO_QUORUM
-        # Under-claimed jobs release every slot; without a quorum only the silent slots are slashed.
-        slashed = int(job.info.get("collateral", 0)) if no_quorum and slot and not slot.revealed else 0
+        # Under-claimed jobs release every slot; without a quorum revealers are paid their share and
+        # only the silent slots are slashed.
+        revealed = bool(slot and slot.revealed)
+        slashed = int(job.info.get("collateral", 0)) if no_quorum and slot and not revealed else 0
+        earned = int(args.get("paidPerRevealer", 0)) if no_quorum and revealed else 0
         reason = f"job failed on-chain ({'NoQuorum' if no_quorum else 'UnderClaimed'})"
         self.ledger.update_job(
-            job.job_id, Phase.SETTLED if slot else Phase.LOST, slashed=slashed, reason=reason
+            job.job_id, Phase.SETTLED if slot else Phase.LOST, earned=earned, slashed=slashed, reason=reason
         )
         log.info("job failed", extra={"job_id": job.job_id, "slashed": slashed, "reason": reason})
 
@@ -365,10 +373,19 @@ class Daemon:
 
     def _claim(self, chain_job: ChainJob) -> None:
         job_id = chain_job.job_id
+        # Stake-weighted sortition: claim only a slot this node is drawn for (computed off-chain, the
+        # contract checks the same); none yet leaves the job queued while eligibility widens.
+        slots = self.market.drawn_slots(job_id, self.me)
+        if not slots:
+            row = self.ledger.job(job_id)
+            if row is not None and row.reason != NOT_DRAWN:
+                self.ledger.update_job(job_id, reason=NOT_DRAWN)
+                log.info("job waits", extra={"job_id": job_id, "reason": NOT_DRAWN})
+            return
         self.ledger.update_job(job_id, Phase.CLAIMING, reason="")
         try:
             self.submitter.send(
-                self.market.job_market.functions.claim(job_id),
+                self.market.job_market.functions.claim(job_id, slots[0]),
                 action="claim",
                 job_id=job_id,
                 extra_gas=CLAIM_EXTRA_GAS,
@@ -376,8 +393,11 @@ class Daemon:
         except TransactionRevertedError as exc:
             row = self.ledger.job(job_id)
             assert row is not None
-            if exc.error_name:
-                # The contract said no (full, closed, not eligible): final.
+            if exc.error_name in REDRAW:
+                # Another provider took the slot first, or a new seed epoch began: draw again.
+                self.ledger.update_job(job_id, Phase.QUEUED, reason=f"claim reverted: {exc.error_name}")
+            elif exc.error_name:
+                # The contract said no (closed, requirements not met): final.
                 self._close(row, Phase.LOST, f"claim reverted: {exc.error_name}")
             else:
                 # No reason given (out of gas, say): the policy looks at the job again next round.
@@ -439,7 +459,9 @@ class Daemon:
         if outcome is TxStatus.PENDING:
             return
         reverts = self.submitter.reverts(job.job_id, "claim") if outcome is TxStatus.REVERTED else []
-        if reverts and reverts[-1].startswith("JobMarket"):
+        if reverts and reverts[-1] in REDRAW:
+            self.ledger.update_job(job.job_id, Phase.QUEUED, reason=f"claim reverted: {reverts[-1]}")
+        elif reverts and reverts[-1].startswith("JobMarket"):
             # The contract said no (full, closed, not eligible): final.
             self._close(job, Phase.LOST, f"claim reverted: {reverts[-1]}")
         else:
@@ -465,6 +487,18 @@ class Daemon:
             return
         outcome = self.dispatcher.poll(job.job_id)
         if outcome is None:
+            return
+        record = ErrorResult.for_code(outcome.error_code) if outcome.error else None
+        if record is not None:
+            # Every honest provider fails this job the same way: the canonical error record is the
+            # result, committed and revealed like any other (docs/PROTOCOL.md, "Failures are results").
+            log.info(
+                "job fails deterministically: committing the error result",
+                extra={"job_id": job.job_id, "code": outcome.error_code},
+            )
+            outcome = self.dispatcher.store_error_result(record)
+        elif outcome.error_code in MACHINE:
+            self._abandon(job, outcome.error)
             return
         if outcome.error:
             if self.market.chain_time() > self.market.job(job.job_id).commit_deadline:
@@ -494,6 +528,20 @@ class Daemon:
         log.info(
             "computed", extra={"job_id": job.job_id, "cid": outcome.cid, "seconds": round(outcome.seconds, 3)}
         )
+
+    def _abandon(self, job: JobRow, error: str) -> None:
+        """A failure of this machine, not of the job: give the slot back (losing a tenth of the
+        collateral) rather than be slashed in full at the deadline."""
+        try:
+            self.submitter.send(
+                self.market.job_market.functions.abandon(job.job_id), action="abandon", job_id=job.job_id
+            )
+        except TransactionRevertedError as exc:
+            # Too late (committed or past the commit deadline): the ordinary deadline path follows.
+            self.ledger.update_job(job.job_id, Phase.FAILED, reason=f"abandon reverted: {exc.error_name}")
+            return
+        self.ledger.update_job(job.job_id, Phase.LOST, reason=f"abandoned after a machine failure: {error}")
+        log.warning("slot abandoned", extra={"job_id": job.job_id, "error": error})
 
     def _on_computed(self, job: JobRow) -> None:
         if self.fault is Fault.SILENT:
@@ -531,7 +579,14 @@ class Daemon:
             self._commit(job.job_id, job.digest or "", job.salt or "")
 
     def _commit(self, job_id: int, digest: str, salt: str) -> None:
-        value = commitment(job_id, self.me, digest, salt)
+        value = commitment(
+            job_id,
+            self.me,
+            digest,
+            salt,
+            chain_id=self.market.chain_id(),
+            market=self.market.job_market.address,
+        )
         self.submitter.send(
             self.market.job_market.functions.commit(job_id, value), action="commit", job_id=job_id
         )

@@ -21,6 +21,7 @@ from node.daemon.market import ChainJob
 if TYPE_CHECKING:
     from neurolink.config import Settings
     from neurolink.content.store import ContentStore
+    from neurolink.protocol.error_result import ErrorResult
     from neurolink.spec import JobSpec
     from node.worker.dispatch import Dispatcher
 
@@ -29,12 +30,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished computation: the stored result's CID and its on-chain digest, or an error."""
+    """A finished computation: the stored result's CID and its on-chain digest, or an error (with the
+    worker's error code when execution itself failed, see node.worker.errors)."""
 
     cid: str = ""
     digest: str = ""
     seconds: float = 0.0
     error: str = ""
+    error_code: str = ""
 
 
 class JobDispatcher:
@@ -140,11 +143,20 @@ class JobDispatcher:
             self._runner.cleanup(key)
         except Exception as exc:
             # The thread's edge: a lost broker or store surfaces as an outcome the daemon can retry.
+            from node.worker.errors import ExecutionError
+
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("job computation failed", extra={"job_id": job.job_id, "error": error})
-            return Outcome(error=error, seconds=time.monotonic() - started)
+            code = exc.code if isinstance(exc, ExecutionError) else ""
+            log.warning("job computation failed", extra={"job_id": job.job_id, "error": error, "code": code})
+            return Outcome(error=error, error_code=code, seconds=time.monotonic() - started)
         return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex(), seconds=time.monotonic() - started)
 
+    def store_error_result(self, record: "ErrorResult") -> Outcome:
+        """Store a canonical error record: the result of a job that fails the same way everywhere."""
+        from neurolink.content import cid_to_digest
+
+        cid = self.store.put_bytes(record.to_bytes())
+        return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex())
 
 def stage_inputs(store: "ContentStore", spec: "JobSpec", folder: Path) -> dict[str, Path]:
     """Stream every input of `spec` into `folder`; one over the spec's limit is refused unread."""

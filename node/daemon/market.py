@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from neurolink.chain.artifacts import contract_at
+from neurolink.protocol.sortition import drawn_free_slots
 from neurolink.protocol.views import JobPhase, read_job, read_phase
 
 if TYPE_CHECKING:
@@ -90,6 +91,13 @@ class Market:
             if str(s[0]).lower() == provider.lower():
                 return SlotState(str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]))
         return None
+
+    def drawn_slots(self, job_id: int, provider: str) -> list[int]:
+        """Free slots `provider` is drawn for now, computed off-chain (see neurolink.protocol.sortition)."""
+        return drawn_free_slots(self.job_market, self.staking, job_id, provider)
+
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
 
     def chain_time(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])

@@ -22,6 +22,7 @@ contract ProtocolHandler is Test {
     mapping(uint256 jobId => mapping(address provider => bytes32 digest)) internal committedDigest;
     mapping(address account => uint256) public ghostCredited;
     mapping(address account => uint256) public ghostWithdrawn;
+    mapping(uint256 jobId => uint256) public ghostPayments;
     address public immutable treasury;
     uint256 public calls;
 
@@ -124,13 +125,13 @@ contract ProtocolHandler is Test {
 
     function createJob(uint256 actorSeed, uint8 k, uint96 payment, uint96 collateral, uint8 gpus) external tracked {
         address requester = actors[actorSeed % 2];
-        k = uint8(bound(k, 1, 3));
+        k = uint8(bound(k, 1, 4)); // k = 2 is rejected: the handler keeps going
         IJobMarket.JobParams memory p = IJobMarket.JobParams({
             specDigest: keccak256(abi.encode(jobIds.length)),
             payment: bound(payment, 1, 1_000 ether),
             replicas: k,
             quorum: 0,
-            collateral: bound(collateral, 0, 50 ether),
+            collateral: bound(collateral, 0.5 ether, 50 ether), // below 1 token is rejected
             requirements: IJobMarket.Requirements({
                 gpuCount: uint16(bound(gpus, 1, 2)), vramMb: 8_192, tier: 1, maxGpuSeconds: 60
             }),
@@ -142,6 +143,7 @@ contract ProtocolHandler is Test {
         vm.prank(requester);
         try market.createJob(p) returns (uint256 jobId) {
             jobIds.push(jobId);
+            ghostPayments[jobId] = p.payment;
         } catch {}
     }
 
@@ -173,10 +175,20 @@ contract ProtocolHandler is Test {
         try staking.withdrawStake() {} catch {}
     }
 
-    function claim(uint256 jobSeed, uint256 actorSeed) external tracked {
+    /// @dev Claims land in a later block than the job's creation; the slot is random, so draws fail
+    ///      (NotEligible) as often as they succeed until eligibility widens.
+    function claim(uint256 jobSeed, uint256 actorSeed, uint8 slotSeed) external tracked {
         uint256 jobId = _jobId(jobSeed);
+        vm.roll(block.number + 1);
+        uint256 k = market.getJob(jobId).replicas;
         vm.prank(actorSeed % 16 == 0 ? _provider(actorSeed) : _newProvider(jobId, actorSeed));
-        try market.claim(jobId) {} catch {}
+        try market.claim(jobId, k == 0 ? 0 : slotSeed % k) {} catch {}
+    }
+
+    function abandon(uint256 jobSeed, uint256 actorSeed) external tracked {
+        uint256 jobId = _jobId(jobSeed);
+        vm.prank(_slotProvider(jobId, actorSeed, true));
+        try market.abandon(jobId) {} catch {}
     }
 
     function commit(uint256 jobSeed, uint256 actorSeed, uint8 wrongSeed) external tracked {
@@ -184,8 +196,9 @@ contract ProtocolHandler is Test {
         uint256 jobId = _jobId(jobSeed);
         address p = _slotProvider(jobId, actorSeed, true);
         bytes32 digest = wrong ? bytes32(uint256(2)) : bytes32(uint256(1));
+        bytes32 c = keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, bytes32(0)));
         vm.prank(p);
-        try market.commit(jobId, keccak256(abi.encode(jobId, p, digest, bytes32(0)))) {
+        try market.commit(jobId, c) {
             committedDigest[jobId][p] = digest;
         } catch {}
     }
@@ -199,7 +212,8 @@ contract ProtocolHandler is Test {
         try market.reveal(jobId, digest, bytes32(0)) {} catch {}
     }
 
-    function settle(uint256 jobSeed) external tracked {
+    function settle(uint256 jobSeed, uint256 actorSeed) external tracked {
+        vm.prank(_actor(actorSeed)); // the settler's tip goes to a tracked account
         try market.settle(_jobId(jobSeed)) {} catch {}
     }
 
@@ -221,6 +235,7 @@ contract ProtocolHandler is Test {
 
     function warp(uint16 secondsAhead) external tracked {
         vm.warp(block.timestamp + bound(secondsAhead, 1, 45 minutes));
+        vm.roll(block.number + 1 + secondsAhead % 300); // sometimes past blockhash's 256-block reach
     }
 
     function togglePause() external tracked {
@@ -244,11 +259,16 @@ contract JobMarketInvariantTest is Test {
         token = new NeuroToken(1e30);
         staking = new Staking(token, owner);
         market = new JobMarket(token, staking, owner, treasury);
-        vm.prank(owner);
+        vm.startPrank(owner);
         staking.setJobMarket(address(market));
+        // Six providers of 1/6 each: a width of 2 makes about a third of the draws succeed at first.
+        market.setSortitionWidth(2);
+        vm.stopPrank();
+        vm.roll(1_000);
         handler = new ProtocolHandler(token, staking, market, owner, treasury);
         token.transfer(address(handler), 1e30); // the handler hands out tokens as actors need them
         handler.init();
+        vm.roll(1_001); // the providers' stake predates every job
         targetContract(address(handler));
     }
 
@@ -310,5 +330,30 @@ contract JobMarketInvariantTest is Test {
             assertTrue(market.getJob(jobId).status != IJobMarket.Status.Open, "still open after settle");
         }
         vm.revertToState(snapshot);
+    }
+
+    /// @dev Nobody profits from a slash: everything ever credited is exactly the payments of the jobs
+    ///      that closed (slashed and abandoned collateral is burned, never credited).
+    function invariant_creditsComeOnlyFromPayments() public view {
+        uint256 paid;
+        for (uint256 i; i < handler.jobCount(); ++i) {
+            uint256 jobId = handler.jobIds(i);
+            if (market.getJob(jobId).status != IJobMarket.Status.Open) paid += handler.ghostPayments(jobId);
+        }
+        uint256 credited = handler.ghostCredited(treasury);
+        for (uint256 i; i < handler.actorCount(); ++i) {
+            credited += handler.ghostCredited(handler.actors(i));
+        }
+        assertEq(credited, paid, "credits == payments of closed jobs");
+    }
+
+    /// @dev Sortition's denominator is the stake of registered providers, burns included.
+    function invariant_totalProviderStakeMatches() public view {
+        uint256 total;
+        for (uint256 i; i < handler.actorCount(); ++i) {
+            address a = handler.actors(i);
+            if (staking.isRegistered(a)) total += staking.stakeOf(a);
+        }
+        assertEq(staking.totalProviderStake(), total, "total provider stake");
     }
 }

@@ -31,7 +31,7 @@ contract JobMarketTest is ProtocolBase {
 
     function test_createJob_escrowsPaymentAndStoresJob() public {
         IJobMarket.JobParams memory p = _params(3, 0);
-        uint32 t = uint32(block.timestamp);
+        uint40 t = uint40(block.timestamp);
         vm.expectEmit();
         emit IJobMarket.JobCreated(
             1,
@@ -42,6 +42,7 @@ contract JobMarketTest is ProtocolBase {
             2,
             COLLATERAL,
             p.requirements,
+            100,
             t + WINDOW,
             t + 2 * WINDOW,
             t + 3 * WINDOW
@@ -65,13 +66,16 @@ contract JobMarketTest is ProtocolBase {
         assertEq(job.feeBps, 100, "fee snapshot");
         assertEq(job.specDigest, p.specDigest, "spec");
         assertEq(job.revealDeadline, t + 3 * WINDOW, "reveal deadline");
+        assertEq(job.createdBlock, block.number, "seed block");
+        assertEq(job.feeRecipient, treasury, "fee recipient");
+        assertTrue(!job.filled, "not filled");
         assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Claiming), "phase");
     }
 
     function test_createJob_acceptsExplicitQuorum() public {
         vm.prank(requester);
-        uint256 jobId = market.createJob(_params(5, 5));
-        assertEq(_job(jobId).quorum, 5, "quorum");
+        uint256 jobId = market.createJob(_params(5, 4));
+        assertEq(_job(jobId).quorum, 4, "quorum");
     }
 
     function test_createJob_revertsOnZeroSpecDigest() public {
@@ -97,7 +101,12 @@ contract JobMarketTest is ProtocolBase {
     function test_createJob_revertsOnInvalidCollateral() public {
         IJobMarket.JobParams memory p = _params(1, 0);
         p.collateral = uint256(type(uint96).max) + 1;
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidCollateral.selector, p.collateral));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidCollateral.selector, p.collateral, 1 ether));
+        vm.prank(requester);
+        market.createJob(p);
+        // No free squatting: a slot costs at least the minimum collateral.
+        p.collateral = 0;
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidCollateral.selector, 0, 1 ether));
         vm.prank(requester);
         market.createJob(p);
     }
@@ -108,6 +117,9 @@ contract JobMarketTest is ProtocolBase {
         market.createJob(_params(0, 0));
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidReplicas.selector, 17));
         market.createJob(_params(17, 0));
+        // Two replicas: one deviator always forces NoQuorum, and nobody can tell which one lied.
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidReplicas.selector, 2));
+        market.createJob(_params(2, 0));
         vm.stopPrank();
     }
 
@@ -117,6 +129,13 @@ contract JobMarketTest is ProtocolBase {
         market.createJob(_params(4, 2));
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidQuorum.selector, 4, 3));
         market.createJob(_params(3, 4));
+        // q = k: one puppet would force NoQuorum (bounded to k - 1 for k >= 3).
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidQuorum.selector, 3, 3));
+        market.createJob(_params(3, 3));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidQuorum.selector, 5, 5));
+        market.createJob(_params(5, 5));
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidQuorum.selector, 2, 1));
+        market.createJob(_params(1, 2));
         vm.stopPrank();
     }
 
@@ -159,13 +178,14 @@ contract JobMarketTest is ProtocolBase {
         NeuroToken big = new NeuroToken(type(uint128).max);
         JobMarket m = new JobMarket(big, staking, owner, treasury);
         big.approve(address(m), type(uint256).max);
-        uint8 k = uint8(bound(kSeed, 1, 16));
+        uint8 k = uint8(bound(kSeed, 1, 15));
+        if (k == 2) k = 16;
         IJobMarket.JobParams memory p = IJobMarket.JobParams({
             specDigest: keccak256(abi.encode(payment, collateral)),
             payment: bound(payment, 1, type(uint96).max),
             replicas: k,
-            quorum: uint8(bound(qSeed, k / 2 + 1, k)),
-            collateral: collateral,
+            quorum: k == 1 ? 1 : uint8(bound(qSeed, k / 2 + 1, k - 1)),
+            collateral: bound(collateral, 1 ether, type(uint96).max),
             requirements: req,
             claimWindow: uint32(bound(claimWindow, 5 minutes, 7 days)),
             commitWindow: uint32(bound(commitWindow, 5 minutes, 7 days)),
@@ -189,7 +209,9 @@ contract JobMarketTest is ProtocolBase {
         assertEq(job.claimDeadline, block.timestamp + p.claimWindow, "claim deadline");
         assertEq(job.commitDeadline, job.claimDeadline + p.commitWindow, "commit deadline");
         assertEq(job.revealDeadline, job.commitDeadline + p.revealWindow, "reveal deadline");
-        assertEq(m.getSlots(jobId).length, 0, "no slots");
+        assertEq(m.getSlots(jobId).length, k, "k free slots");
+        assertEq(m.getSlots(jobId)[k - 1].provider, address(0), "free");
+        assertEq(job.createdBlock, block.number, "seed block");
         assertEq(m.nextJobId(), jobId + 1, "next id");
     }
 
@@ -303,7 +325,8 @@ contract JobMarketTest is ProtocolBase {
         _claim(jobId, providers[1]);
         assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE - COLLATERAL, "locked");
         IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
-        assertEq(slots.length, 2, "slots");
+        assertEq(slots.length, 3, "slots");
+        assertEq(slots[2].provider, address(0), "slot 2 free");
         assertEq(slots[1].provider, providers[1], "slot 1");
         assertEq(_job(jobId).claimed, 2, "claimed");
     }
@@ -312,21 +335,29 @@ contract JobMarketTest is ProtocolBase {
         uint256 jobId = _create(3);
         uint256 deadline = block.timestamp + WINDOW;
         vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, deadline));
-        _claim(jobId, providers[0]);
+        _claimReverts(
+            jobId, providers[0], abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, deadline)
+        );
     }
 
-    function test_claim_revertsWhenFull() public {
-        uint256 jobId = _claimedJob(2);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketJobFull.selector, jobId));
-        _claim(jobId, providers[2]);
+    function test_claim_revertsWhenSlotTaken() public {
+        uint256 jobId = _claimedJob(3);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketSlotTaken.selector, jobId, 1));
+        vm.prank(providers[5]);
+        market.claim(jobId, 1);
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketInvalidSlot.selector, jobId, 3));
+        vm.prank(providers[5]);
+        market.claim(jobId, 3);
     }
 
     function test_claim_revertsOnSecondSlot() public {
         uint256 jobId = _create(3);
         _claim(jobId, providers[0]);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[0]));
-        _claim(jobId, providers[0]);
+        _claimReverts(
+            jobId,
+            providers[0],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[0])
+        );
     }
 
     function test_claim_revertsOnSecondSlotBeyondTheFirst() public {
@@ -334,8 +365,11 @@ contract JobMarketTest is ProtocolBase {
         _claim(jobId, providers[0]);
         _claim(jobId, providers[1]);
         _claim(jobId, providers[2]);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[2]));
-        _claim(jobId, providers[2]);
+        _claimReverts(
+            jobId,
+            providers[2],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[2])
+        );
     }
 
     function test_claim_revertsOnSecondSlotBeyondTheRecord() public {
@@ -343,14 +377,20 @@ contract JobMarketTest is ProtocolBase {
         for (uint256 i; i < 9; ++i) {
             _claim(jobId, providers[i]);
         }
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[6]));
-        _claim(jobId, providers[6]);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[1]));
-        _claim(jobId, providers[1]);
+        _claimReverts(
+            jobId,
+            providers[6],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[6])
+        );
+        _claimReverts(
+            jobId,
+            providers[1],
+            abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimedBy.selector, jobId, providers[1])
+        );
     }
 
     /// @dev Providers are stored as ids (the first four slots in the record, the rest beside it):
-    ///      every slot must map back to its provider, in claim order, in any job and claim order.
+    ///      every slot must map back to its provider, in any job and claim order.
     function test_claim_keepsEveryProviderInClaimOrder() public {
         uint256 first = _create(16);
         uint256 second = _create(16);
@@ -375,41 +415,46 @@ contract JobMarketTest is ProtocolBase {
     function test_claim_revertsForRequester() public {
         _fundProvider(requester, 100 ether);
         uint256 jobId = _create(3);
-        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRequesterCannotClaim.selector, jobId));
-        _claim(jobId, requester);
+        _claimReverts(
+            jobId, requester, abi.encodeWithSelector(IJobMarket.JobMarketRequesterCannotClaim.selector, jobId)
+        );
     }
 
     function test_claim_revertsWhenPaused() public {
         uint256 jobId = _create(3);
         vm.prank(owner);
         market.pause();
-        vm.expectRevert(Pausable.EnforcedPause.selector);
-        _claim(jobId, providers[0]);
+        _claimReverts(jobId, providers[0], abi.encodeWithSelector(Pausable.EnforcedPause.selector));
     }
 
     function test_claim_revertsForIneligibleProvider() public {
         uint256 jobId = _create(3);
         address stranger = address(0x5757);
-        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingNotRegistered.selector, stranger));
-        _claim(jobId, stranger);
+        _claimReverts(
+            jobId, stranger, abi.encodeWithSelector(IJobMarket.JobMarketNotEligible.selector, jobId, 0, stranger)
+        );
 
         IJobMarket.JobParams memory p = _params(1, 0);
         p.requirements.tier = 3;
         vm.prank(requester);
         uint256 bigJob = market.createJob(p);
-        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, providers[0]));
-        _claim(bigJob, providers[0]);
+        vm.roll(_job(bigJob).createdBlock + 1);
+        _claimReverts(
+            bigJob, providers[0], abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, providers[0])
+        );
 
         p = _params(1, 0);
         p.collateral = PROVIDER_STAKE + 1;
         vm.prank(requester);
         uint256 richJob = market.createJob(p);
-        vm.expectRevert(
+        vm.roll(_job(richJob).createdBlock + 1); // via-IR may reuse an earlier block.number read
+        _claimReverts(
+            richJob,
+            providers[0],
             abi.encodeWithSelector(
                 IStaking.StakingInsufficientFreeStake.selector, providers[0], PROVIDER_STAKE, PROVIDER_STAKE + 1
             )
         );
-        _claim(richJob, providers[0]);
     }
 
     // ----------------------------------------------------------------------------------- commit
@@ -417,7 +462,7 @@ contract JobMarketTest is ProtocolBase {
     function test_commit_storesCommitment() public {
         uint256 jobId = _claimedJob(3);
         vm.expectEmit();
-        emit IJobMarket.ResultCommitted(jobId, providers[1]);
+        emit IJobMarket.ResultCommitted(jobId, providers[1], _commitment(jobId, providers[1], RIGHT));
         _commit(jobId, providers[1], RIGHT);
         IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
         assertTrue(slots[1].committed && !slots[0].committed, "committed flags");
@@ -475,12 +520,12 @@ contract JobMarketTest is ProtocolBase {
         vm.expectEmit();
         emit IJobMarket.ResultRevealed(jobId, providers[0], RIGHT);
         vm.expectEmit();
-        emit IJobMarket.JobSettled(jobId, RIGHT, 1, PAYMENT - FEE, 0);
+        emit IJobMarket.JobSettled(jobId, RIGHT, 1, PAYMENT - FEE, 0, providers[0], FEE / 2);
         vm.prank(providers[0]);
         market.reveal(jobId, RIGHT, bytes32(0));
         assertEq(market.resultOf(jobId), RIGHT, "result");
-        assertEq(market.claimable(providers[0]), PAYMENT - FEE, "reward");
-        assertEq(market.claimable(treasury), FEE, "fee");
+        assertEq(market.claimable(providers[0]), PAYMENT - FEE + FEE / 2, "reward plus settlement tip");
+        assertEq(market.claimable(treasury), FEE - FEE / 2, "fee less the tip");
         assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE, "collateral back");
     }
 
@@ -502,7 +547,8 @@ contract JobMarketTest is ProtocolBase {
         _reveal(jobId, providers[1], RIGHT); // the last possible reveal settles
         assertEq(uint256(_job(jobId).status), uint256(IJobMarket.Status.Settled), "settled");
         assertEq(staking.stakeOf(providers[2]), PROVIDER_STAKE - COLLATERAL, "silent slashed");
-        uint256 pool = PAYMENT - FEE + COLLATERAL;
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), COLLATERAL, "and burned");
+        uint256 pool = PAYMENT - FEE; // the slash is no bonus
         assertEq(market.claimable(providers[0]), pool / 2, "winner share");
     }
 
@@ -515,26 +561,31 @@ contract JobMarketTest is ProtocolBase {
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRevealNotOpen.selector, jobId));
         _reveal(jobId, providers[0], RIGHT);
         vm.warp(_job(jobId).claimDeadline + 1);
+        // A job that never filled does not run with fewer slots: it fails with every token back.
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketRevealNotOpen.selector, jobId));
         _reveal(jobId, providers[0], RIGHT);
-        _reveal(jobId, providers[1], RIGHT);
-        assertEq(market.resultOf(jobId), RIGHT, "settled with two of three slots");
+        market.settle(jobId);
+        assertEq(market.claimable(requester), PAYMENT, "refund");
+        assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE, "collateral back");
     }
 
     function test_reveal_revertsOnMismatch() public {
-        uint256 jobId = _claimedJob(2);
+        uint256 jobId = _claimedJob(3);
         _commit(jobId, providers[0], RIGHT);
         _commit(jobId, providers[1], RIGHT);
+        _commit(jobId, providers[2], RIGHT);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitmentMismatch.selector, jobId, providers[0]));
         _reveal(jobId, providers[0], WRONG);
     }
 
     function test_reveal_revertsOnCopiedCommitment() public {
-        uint256 jobId = _claimedJob(2);
+        uint256 jobId = _claimedJob(3);
         _commit(jobId, providers[0], RIGHT);
         // providers[1] copies providers[0]'s commitment: it is bound to providers[0]'s address.
         bytes32 copied = _commitment(jobId, providers[0], RIGHT);
         vm.prank(providers[1]);
         market.commit(jobId, copied);
+        _commit(jobId, providers[2], RIGHT);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitmentMismatch.selector, jobId, providers[1]));
         vm.prank(providers[1]);
         market.reveal(jobId, RIGHT, _salt(providers[0]));
@@ -606,10 +657,14 @@ contract JobMarketTest is ProtocolBase {
         market.settle(jobId);
         vm.warp(_job(jobId).revealDeadline + 1);
         market.settle(jobId);
-        // Only two reveals agree but quorum is 3: no quorum, refund, silent slashed to the treasury.
+        // Only two reveals agree but quorum is 3: no quorum; the three revealers are paid their 1/4
+        // share, the silent slot is burned, the requester gets the rest.
+        uint256 share = (PAYMENT - FEE) / 4;
         assertEq(uint256(_job(jobId).status), uint256(IJobMarket.Status.Failed), "failed");
-        assertEq(market.claimable(requester), PAYMENT, "refund");
-        assertEq(market.claimable(treasury), COLLATERAL, "silent collateral");
+        assertEq(market.claimable(requester), PAYMENT - FEE - 3 * share, "refund of the silent share");
+        assertEq(market.claimable(providers[3]), share, "revealer paid");
+        assertEq(market.claimable(treasury) + market.claimable(address(this)), FEE, "fee incl. tip");
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), COLLATERAL, "silent collateral burned");
         assertEq(staking.freeStakeOf(providers[3]), PROVIDER_STAKE, "revealers keep collateral");
         assertEq(staking.stakeOf(providers[2]), PROVIDER_STAKE - COLLATERAL, "silent slashed");
     }
@@ -622,11 +677,12 @@ contract JobMarketTest is ProtocolBase {
         _reveal(jobId, providers[0], RIGHT);
         _reveal(jobId, providers[1], WRONG);
         _reveal(jobId, providers[2], RIGHT); // completes the round: settles
-        uint256 pool = PAYMENT - FEE + COLLATERAL;
+        uint256 pool = PAYMENT - FEE;
         assertEq(market.claimable(providers[0]), pool / 2, "winner 0");
-        assertEq(market.claimable(providers[2]), pool / 2, "winner 2");
+        assertEq(market.claimable(providers[2]), pool / 2 + FEE / 2, "winner 2, who settled, tipped");
         assertEq(market.claimable(providers[1]), 0, "loser");
-        assertEq(market.claimable(treasury), FEE + pool % 2, "fee and dust");
+        assertEq(market.claimable(treasury), FEE - FEE / 2 + pool % 2, "fee less tip, and dust");
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), COLLATERAL, "wrong collateral burned");
         assertEq(staking.stakeOf(providers[1]), PROVIDER_STAKE - COLLATERAL, "wrong slashed");
         assertEq(market.resultOf(jobId), RIGHT, "result");
         assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Settled), "phase");
@@ -652,23 +708,31 @@ contract JobMarketTest is ProtocolBase {
         vm.warp(_job(jobId).claimDeadline + 1);
         assertEq(uint256(market.phaseOf(jobId)), uint256(IJobMarket.Phase.Settleable), "phase");
         vm.expectEmit();
-        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.UnderClaimed, 0);
+        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.UnderClaimed, 0, 0, PAYMENT);
         market.settle(jobId);
         assertEq(market.claimable(requester), PAYMENT, "refund");
         assertEq(staking.freeStakeOf(providers[0]), PROVIDER_STAKE, "collateral back");
     }
 
-    function test_reveal_underClaimedJobFailsWithoutSlashing() public {
-        uint256 jobId = _create(5); // quorum 3, only two claims
-        _claim(jobId, providers[0]);
-        _claim(jobId, providers[1]);
+    function test_settle_partlyFilledJobFailsWithEveryTokenBack() public {
+        uint256 jobId = _create(5); // quorum 3; four claims reach it, but the job never fills
+        for (uint256 i; i < 4; ++i) {
+            _claim(jobId, providers[i]);
+        }
         _commit(jobId, providers[0], RIGHT);
-        vm.warp(_job(jobId).commitDeadline + 1);
+        vm.warp(_job(jobId).claimDeadline + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobMarket.JobMarketClaimClosed.selector, jobId, _job(jobId).claimDeadline)
+        );
+        _commit(jobId, providers[1], RIGHT);
         vm.expectEmit();
-        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.UnderClaimed, 0);
-        _reveal(jobId, providers[0], RIGHT); // the last possible reveal concludes the job
-        assertEq(staking.freeStakeOf(providers[1]), PROVIDER_STAKE, "silent slot of a hopeless job kept");
+        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.UnderClaimed, 0, 0, PAYMENT);
+        market.settle(jobId);
+        for (uint256 i; i < 4; ++i) {
+            assertEq(staking.freeStakeOf(providers[i]), PROVIDER_STAKE, "collateral back");
+        }
         assertEq(market.claimable(requester), PAYMENT, "refund");
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), 0, "nothing burned");
     }
 
     function test_settle_failsWhenNobodyCommits() public {
@@ -679,9 +743,10 @@ contract JobMarketTest is ProtocolBase {
         market.settle(jobId);
         vm.warp(_job(jobId).commitDeadline + 1); // nothing can be revealed: settleable at once
         vm.expectEmit();
-        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.NoQuorum, 3 * COLLATERAL);
+        emit IJobMarket.JobFailed(jobId, IJobMarket.FailReason.NoQuorum, 3 * COLLATERAL, 0, PAYMENT);
         market.settle(jobId);
-        assertEq(market.claimable(treasury), 3 * COLLATERAL, "all slashed");
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), 3 * COLLATERAL, "all burned");
+        assertEq(market.claimable(treasury), 0, "no fee for nothing delivered");
         assertEq(market.claimable(requester), PAYMENT, "refund");
     }
 
@@ -827,7 +892,29 @@ contract JobMarketTest is ProtocolBase {
         market.setTreasury(newTreasury);
         uint256 jobId = _claimedJob(1);
         _reveal(jobId, providers[0], RIGHT);
-        assertEq(market.claimable(newTreasury), FEE, "fee to new treasury");
+        assertEq(market.claimable(newTreasury), FEE - FEE / 2, "fee (less the tip) to new treasury");
+    }
+
+    /// @dev Attack: the owner re-points the treasury under jobs in flight. The fee recipient is fixed
+    ///      per job at creation, so an in-flight job still pays the old one.
+    function test_setTreasury_leavesJobsInFlightAlone() public {
+        uint256 jobId = _claimedJob(1);
+        vm.prank(owner);
+        market.setTreasury(address(0x7EA6));
+        assertEq(_job(jobId).feeRecipient, treasury, "recipient fixed at creation");
+        _reveal(jobId, providers[0], RIGHT);
+        assertEq(market.claimable(treasury), FEE - FEE / 2, "old treasury paid");
+        assertEq(market.claimable(address(0x7EA6)), 0, "new one not");
+    }
+
+    function test_renounceOwnership_isDisabled() public {
+        vm.startPrank(owner);
+        market.pause();
+        vm.expectRevert(IJobMarket.JobMarketRenounceDisabled.selector);
+        market.renounceOwnership();
+        market.unpause(); // a paused market can always be reopened
+        vm.stopPrank();
+        assertEq(market.owner(), owner, "owner kept");
     }
 
     function test_setTreasury_revertsOnZero() public {

@@ -48,9 +48,8 @@ contract NeuroTokenTest is Test {
         uint256 ownerKey = 0xB0B;
         address owner = vm.addr(ownerKey);
         token.transfer(owner, 10 ether);
-        bytes32 typeHash = keccak256(
-            "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
-        );
+        bytes32 typeHash =
+            keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
         bytes32 structHash = keccak256(abi.encode(typeHash, owner, alice, 5 ether, 0, block.timestamp));
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(ownerKey, digest);

@@ -31,8 +31,13 @@ abstract contract ProtocolBase is Test {
         token = new NeuroToken(100_000_000 ether);
         staking = new Staking(token, owner);
         market = new JobMarket(token, staking, owner, treasury);
-        vm.prank(owner);
+        vm.startPrank(owner);
         staking.setJobMarket(address(market));
+        // Every provider holds 1/16 of the stake: a width of 255 makes all of them eligible for every
+        // slot, so these tests exercise the job lifecycle; Sortition.t.sol tests the draw itself.
+        market.setSortitionWidth(255);
+        vm.stopPrank();
+        vm.roll(100);
 
         token.transfer(requester, 1_000_000 ether);
         vm.prank(requester);
@@ -42,6 +47,7 @@ abstract contract ProtocolBase is Test {
             providers.push(p);
             _fundProvider(p, PROVIDER_STAKE);
         }
+        vm.roll(101); // stake counts for jobs created after the block it was added in
     }
 
     function _caps() internal pure returns (IStaking.Capabilities memory) {
@@ -76,19 +82,42 @@ abstract contract ProtocolBase is Test {
     function _create(uint8 k) internal returns (uint256 jobId) {
         vm.prank(requester);
         jobId = market.createJob(_params(k, 0));
+        // Claims start in the block after creation (the seed is the creation block's hash).
+        vm.roll(block.number + 1);
     }
 
-    function _commitment(uint256 jobId, address p, bytes32 digest) internal pure returns (bytes32) {
-        return keccak256(abi.encode(jobId, p, digest, _salt(p)));
+    function _commitment(uint256 jobId, address p, bytes32 digest) internal view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, _salt(p)));
     }
 
     function _salt(address p) internal pure returns (bytes32) {
         return keccak256(abi.encode("salt", p));
     }
 
+    /// @dev Claim the first free slot `p` is drawn for (reverts NotEligible on slot 0 if none).
     function _claim(uint256 jobId, address p) internal {
+        uint256 slot = _freeEligibleSlot(jobId, p);
         vm.prank(p);
-        market.claim(jobId);
+        market.claim(jobId, slot);
+    }
+
+    /// @dev `_claim` expecting `err`: the slot is looked up first, so expectRevert meets the claim itself.
+    function _claimReverts(uint256 jobId, address p, bytes memory err) internal {
+        uint256 slot = _freeEligibleSlot(jobId, p);
+        vm.expectRevert(err);
+        vm.prank(p);
+        market.claim(jobId, slot);
+    }
+
+    function _freeEligibleSlot(uint256 jobId, address p) internal view returns (uint256) {
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        for (uint256 i; i < slots.length; ++i) {
+            if (slots[i].provider == address(0) && market.isEligible(jobId, i, p)) return i;
+        }
+        for (uint256 i; i < slots.length; ++i) {
+            if (slots[i].provider == address(0)) return i;
+        }
+        return 0;
     }
 
     function _commit(uint256 jobId, address p, bytes32 digest) internal {

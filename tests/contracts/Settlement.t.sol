@@ -15,15 +15,19 @@ contract SettlementFuzzTest is ProtocolBase {
         bool settled;
         uint256 winningDigest;
         uint256 winners;
-        uint256 reward;
+        uint256 reward; // per winner
+        uint256 share; // per revealer when no quorum
+        uint256 tip;
         uint256 toTreasury;
         uint256 refund;
+        uint256 burned;
     }
 
     function _digest(uint256 action) internal pure returns (bytes32) {
         return bytes32(action - 1);
     }
 
+    /// @dev The v2 payout rules (docs/PROTOCOL.md), written independently of the contract.
     function _expected(uint256[] memory actions, uint256 q, uint256 payment, uint256 collateral)
         internal
         pure
@@ -31,23 +35,33 @@ contract SettlementFuzzTest is ProtocolBase {
     {
         uint256 k = actions.length;
         uint256[5] memory votes;
-        uint256 silentCount;
+        uint256 revealers;
         for (uint256 i; i < k; ++i) {
-            if (actions[i] >= 2) ++votes[actions[i]];
-            else ++silentCount;
+            if (actions[i] >= 2) {
+                ++votes[actions[i]];
+                ++revealers;
+            }
         }
         for (uint256 d = 2; d <= 4; ++d) {
             if (votes[d] >= q) (o.settled, o.winningDigest, o.winners) = (true, d, votes[d]);
         }
-        if (!o.settled) {
-            o.refund = payment;
-            o.toTreasury = silentCount * collateral;
-            return o;
-        }
         uint256 fee = payment * 100 / 10_000;
-        uint256 pool = payment - fee + (k - o.winners) * collateral;
-        o.reward = pool / o.winners;
-        o.toTreasury = fee + pool - o.reward * o.winners;
+        if (o.settled) {
+            o.tip = fee / 2;
+            uint256 pool = payment - fee;
+            o.reward = pool / o.winners;
+            o.toTreasury = fee - o.tip + pool - o.reward * o.winners;
+            o.burned = (k - o.winners) * collateral;
+        } else if (revealers == 0) {
+            o.refund = payment;
+            o.burned = k * collateral;
+        } else {
+            o.tip = fee / 2;
+            o.share = (payment - fee) / k;
+            o.refund = payment - fee - o.share * revealers;
+            o.toTreasury = fee - o.tip;
+            o.burned = (k - revealers) * collateral;
+        }
     }
 
     function testFuzz_settle_matchesReference(
@@ -58,9 +72,10 @@ contract SettlementFuzzTest is ProtocolBase {
         uint96 collateralSeed
     ) public {
         uint8 k = uint8(bound(kSeed, 1, 16));
-        uint8 q = uint8(bound(qSeed, k / 2 + 1, k));
+        if (k == 2) k = 3;
+        uint8 q = k == 1 ? 1 : uint8(bound(qSeed, k / 2 + 1, k - 1));
         uint256 payment = bound(paymentSeed, 1, 5e25);
-        uint256 collateral = bound(collateralSeed, 0, PROVIDER_STAKE);
+        uint256 collateral = bound(collateralSeed, 1 ether, PROVIDER_STAKE);
         uint256[] memory actions = new uint256[](k);
         for (uint256 i; i < k; ++i) {
             uint256 a = uint256(keccak256(abi.encode(seed, i))) % 5;
@@ -73,6 +88,7 @@ contract SettlementFuzzTest is ProtocolBase {
         token.transfer(requester, payment);
         vm.prank(requester);
         uint256 jobId = market.createJob(p);
+        vm.roll(block.number + 1);
         for (uint256 i; i < k; ++i) {
             _claim(jobId, providers[i]);
         }
@@ -82,8 +98,12 @@ contract SettlementFuzzTest is ProtocolBase {
             }
             vm.warp(_job(jobId).commitDeadline + 1);
         }
+        address settler = address(this);
         for (uint256 i; i < k; ++i) {
-            if (actions[i] >= 2) _reveal(jobId, providers[i], _digest(actions[i]));
+            if (actions[i] >= 2) {
+                _reveal(jobId, providers[i], _digest(actions[i]));
+                if (_job(jobId).status != IJobMarket.Status.Open && settler == address(this)) settler = providers[i];
+            }
         }
         if (_job(jobId).status == IJobMarket.Status.Open) {
             vm.warp(_job(jobId).revealDeadline + 1);
@@ -97,17 +117,22 @@ contract SettlementFuzzTest is ProtocolBase {
         );
         assertEq(market.claimable(treasury), o.toTreasury, "treasury");
         assertEq(market.claimable(requester), o.refund, "requester");
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), o.burned, "burned");
         if (o.settled) assertEq(market.resultOf(jobId), _digest(o.winningDigest), "result");
         uint256 credited = o.toTreasury + o.refund;
         for (uint256 i; i < k; ++i) {
             address pr = providers[i];
+            bool revealed = actions[i] >= 2;
             bool wins = o.settled && actions[i] == o.winningDigest;
-            bool slashed = o.settled ? !wins : actions[i] < 2;
-            assertEq(market.claimable(pr), wins ? o.reward : 0, "provider reward");
+            bool slashed = o.settled ? !wins : !revealed;
+            uint256 pay = wins ? o.reward : (!o.settled && revealed ? o.share : 0);
+            assertEq(market.claimable(pr), pay + (pr == settler ? o.tip : 0), "provider pay");
             assertEq(staking.stakeOf(pr), slashed ? PROVIDER_STAKE - collateral : PROVIDER_STAKE, "stake");
             assertEq(staking.freeStakeOf(pr), staking.stakeOf(pr), "nothing stays locked");
             credited += market.claimable(pr);
         }
+        if (settler == address(this)) credited += market.claimable(address(this));
+        assertEq(credited, payment, "exactly the payment is credited: slashes are no one's income");
         assertEq(token.balanceOf(address(market)), credited, "market holds exactly what it owes");
     }
 }

@@ -8,20 +8,40 @@ import {IStaking} from "../../contracts/interfaces/IStaking.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
-/// @notice Staking on its own: this test contract plays the JobMarket.
+/// @notice Stands in for the JobMarket in `setJobMarket`'s token and staking check, then forwards
+///         lock/release/forfeit calls from the test.
+contract MarketStub {
+    IERC20 public immutable token;
+    IStaking public immutable staking;
+
+    constructor(IERC20 token_, IStaking staking_, address) {
+        token = token_;
+        staking = staking_;
+    }
+}
+
+/// @notice Staking on its own: the test pranks as the stub market for the JobMarket-only calls.
 contract StakingTest is Test {
+    MarketStub internal market;
     NeuroToken internal token;
     Staking internal staking;
     address internal owner = address(0x0A11);
     address internal alice = address(0xA11CE);
     address internal bob = address(0xB0B);
 
+    uint256 internal constant JOB = 7;
+
+    /// @dev setJobMarket checks that the market pays in this token and locks stake here.
     function setUp() public {
         vm.warp(1_700_000_000);
         token = new NeuroToken(1_000_000 ether);
         staking = new Staking(token, owner);
-        vm.prank(owner);
-        staking.setJobMarket(address(this));
+        // Minimum stake 1 token here; its own test covers the deployment default.
+        vm.startPrank(owner);
+        staking.setMinProviderStake(1 ether);
+        market = new MarketStub(token, staking, address(this));
+        staking.setJobMarket(address(market));
+        vm.stopPrank();
         token.transfer(alice, 1_000 ether);
         token.transfer(bob, 1_000 ether);
         vm.prank(alice);
@@ -118,7 +138,7 @@ contract StakingTest is Test {
         staking.stake(0);
     }
 
-    function test_stake_revertsAbove128Bits() public {
+    function test_stake_revertsAbove104Bits() public {
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingAmountTooLarge.selector, uint256(1) << 128));
         vm.prank(alice);
         staking.stake(uint256(1) << 128);
@@ -145,7 +165,8 @@ contract StakingTest is Test {
 
     function test_requestUnstake_revertsOnLockedStake() public {
         _registerAndStake(alice, 100 ether);
-        staking.lock(alice, 80 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 80 ether, 1, 0, 0);
         vm.expectRevert(
             abi.encodeWithSelector(IStaking.StakingInsufficientFreeStake.selector, alice, 20 ether, 21 ether)
         );
@@ -198,8 +219,9 @@ contract StakingTest is Test {
     function test_lock_locksFreeStake() public {
         _registerAndStake(alice, 100 ether);
         vm.expectEmit();
-        emit IStaking.StakeLocked(alice, 60 ether);
-        staking.lock(alice, 60 ether, 4, 81_920, 3);
+        emit IStaking.StakeLocked(alice, JOB, 60 ether);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 60 ether, 4, 81_920, 3);
         assertEq(staking.freeStakeOf(alice), 40 ether, "free");
         assertEq(staking.stakeOf(alice), 100 ether, "stake");
     }
@@ -207,24 +229,28 @@ contract StakingTest is Test {
     function test_lock_revertsForOthers() public {
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingOnlyJobMarket.selector, alice));
         vm.prank(alice);
-        staking.lock(alice, 1, 0, 0, 0);
+        staking.lock(JOB, alice, 1, 0, 0, 0);
     }
 
     function test_lock_revertsWhenNotRegistered() public {
         vm.prank(alice);
         staking.stake(100 ether);
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingNotRegistered.selector, alice));
-        staking.lock(alice, 1 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 1 ether, 1, 0, 0);
     }
 
     function test_lock_revertsOnCapabilityMismatch() public {
         _registerAndStake(alice, 100 ether);
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, alice));
-        staking.lock(alice, 1 ether, 5, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 1 ether, 5, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, alice));
-        staking.lock(alice, 1 ether, 1, 81_921, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 1 ether, 1, 81_921, 0);
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingCapabilityMismatch.selector, alice));
-        staking.lock(alice, 1 ether, 1, 0, 4);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 1 ether, 1, 0, 4);
     }
 
     function test_lock_revertsBelowMinimumStake() public {
@@ -232,31 +258,39 @@ contract StakingTest is Test {
         vm.prank(owner);
         staking.setMinProviderStake(150 ether);
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingBelowMinimumStake.selector, alice, 100 ether, 150 ether));
-        staking.lock(alice, 1 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 1 ether, 1, 0, 0);
     }
 
     function test_lock_revertsOnInsufficientFreeStake() public {
         _registerAndStake(alice, 100 ether);
-        staking.lock(alice, 70 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 70 ether, 1, 0, 0);
         vm.expectRevert(
             abi.encodeWithSelector(IStaking.StakingInsufficientFreeStake.selector, alice, 30 ether, 31 ether)
         );
-        staking.lock(alice, 31 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 31 ether, 1, 0, 0);
     }
 
     function test_release_unlocksAndSlashesByMask() public {
         _registerAndStake(alice, 100 ether);
         _registerAndStake(bob, 100 ether);
-        staking.lock(alice, 25 ether, 1, 0, 0);
-        staking.lock(bob, 25 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 25 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, bob, 25 ether, 1, 0, 0);
         address[] memory accounts = new address[](2);
         (accounts[0], accounts[1]) = (alice, bob);
         vm.expectEmit();
-        emit IStaking.StakeUnlocked(alice, 25 ether);
+        emit IStaking.StakeUnlocked(alice, JOB, 25 ether);
         vm.expectEmit();
-        emit IStaking.StakeSlashed(bob, 25 ether);
-        staking.release(accounts, 25 ether, 0x2);
-        assertEq(token.balanceOf(address(this)), 1_000_000 ether - 2_000 ether + 25 ether, "sent to market");
+        emit IStaking.StakeSlashed(bob, JOB, 25 ether);
+        vm.prank(address(market));
+        staking.release(JOB, accounts, 25 ether, 0x2);
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), 25 ether, "slashed stake burned");
+        assertEq(token.balanceOf(address(market)), 0, "nothing to the market");
+        assertEq(staking.totalProviderStake(), 175 ether, "total stake shrinks by the burn");
         assertEq(staking.freeStakeOf(alice), 100 ether, "alice free");
         assertEq(staking.stakeOf(bob), 75 ether, "bob stake");
         assertEq(staking.freeStakeOf(bob), 75 ether, "bob free");
@@ -265,25 +299,28 @@ contract StakingTest is Test {
     function test_release_revertsForOthers() public {
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingOnlyJobMarket.selector, alice));
         vm.prank(alice);
-        staking.release(new address[](0), 0, 0);
+        staking.release(JOB, new address[](0), 0, 0);
     }
 
     function test_release_revertsOnUnderflow() public {
         _registerAndStake(alice, 100 ether);
-        staking.lock(alice, 5 ether, 1, 0, 0);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 5 ether, 1, 0, 0);
         address[] memory accounts = new address[](1);
         accounts[0] = alice;
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingLockUnderflow.selector, alice, 5 ether, 6 ether));
-        staking.release(accounts, 6 ether, 0);
+        vm.prank(address(market));
+        staking.release(JOB, accounts, 6 ether, 0);
     }
 
     function test_release_revertsOnOversizedBatch() public {
         vm.expectRevert(abi.encodeWithSelector(IStaking.StakingBatchTooLarge.selector, 17));
-        staking.release(new address[](17), 0, 0);
+        vm.prank(address(market));
+        staking.release(JOB, new address[](17), 0, 0);
     }
 
     function test_setJobMarket_revertsTheSecondTime() public {
-        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingJobMarketAlreadySet.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingJobMarketAlreadySet.selector, address(market)));
         vm.prank(owner);
         staking.setJobMarket(alice);
     }
@@ -304,7 +341,7 @@ contract StakingTest is Test {
 
     function test_setMinProviderStake_updatesWithinBounds() public {
         vm.expectEmit();
-        emit IStaking.MinProviderStakeUpdated(0, 500 ether);
+        emit IStaking.MinProviderStakeUpdated(1 ether, 500 ether);
         vm.prank(owner);
         staking.setMinProviderStake(500 ether);
         assertEq(staking.minProviderStake(), 500 ether, "min stake");
@@ -351,5 +388,82 @@ contract StakingTest is Test {
         vm.prank(alice);
         staking.acceptOwnership();
         assertEq(staking.owner(), alice, "new owner");
+    }
+
+    // ------------------------------------------------------------------------------ protocol v2
+
+    function test_setJobMarket_revertsOnForeignMarket() public {
+        Staking fresh = new Staking(token, owner);
+        // A market of another registry (this file's stub points at `staking`, not `fresh`).
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingJobMarketMismatch.selector, address(market)));
+        vm.prank(owner);
+        fresh.setJobMarket(address(market));
+        // An account without code, and a contract without the getters.
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingJobMarketMismatch.selector, alice));
+        vm.prank(owner);
+        fresh.setJobMarket(alice);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingJobMarketMismatch.selector, address(token)));
+        vm.prank(owner);
+        fresh.setJobMarket(address(token));
+    }
+
+    function test_renounceOwnership_isDisabled() public {
+        vm.expectRevert(IStaking.StakingRenounceDisabled.selector);
+        vm.prank(owner);
+        staking.renounceOwnership();
+        assertEq(staking.owner(), owner, "owner kept");
+    }
+
+    function test_constructor_setsNonZeroMinimumStake() public {
+        Staking fresh = new Staking(token, owner);
+        assertEq(fresh.minProviderStake(), 100 ether, "default minimum stake");
+    }
+
+    function test_forfeit_burnsPenaltyAndFreesTheRest() public {
+        _registerAndStake(alice, 100 ether);
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 10 ether, 1, 0, 0);
+        vm.expectEmit();
+        emit IStaking.StakeUnlocked(alice, JOB, 9 ether);
+        vm.expectEmit();
+        emit IStaking.StakeSlashed(alice, JOB, 1 ether);
+        vm.prank(address(market));
+        staking.forfeit(JOB, alice, 10 ether, 1 ether);
+        assertEq(staking.stakeOf(alice), 99 ether, "stake");
+        assertEq(staking.freeStakeOf(alice), 99 ether, "free");
+        assertEq(token.balanceOf(staking.BURN_ADDRESS()), 1 ether, "burned");
+        assertEq(staking.totalProviderStake(), 99 ether, "total");
+    }
+
+    function test_forfeit_revertsOnPenaltyAboveAmount() public {
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakingPenaltyTooLarge.selector, 2, 1));
+        vm.prank(address(market));
+        staking.forfeit(JOB, alice, 1, 2);
+    }
+
+    function test_sortitionWeight_ignoresStakeAddedAtOrAfterCreation() public {
+        vm.roll(10);
+        _registerAndStake(alice, 100 ether);
+        (uint256 weight, uint256 total) = staking.sortitionWeight(alice, 10);
+        assertEq(weight, 0, "stake of the creation block does not count");
+        assertEq(total, 100 ether, "total");
+        (weight,) = staking.sortitionWeight(alice, 11);
+        assertEq(weight, 100 ether, "stake from before the creation block counts");
+        vm.prank(address(market));
+        staking.lock(JOB, alice, 30 ether, 1, 0, 0);
+        (weight,) = staking.sortitionWeight(alice, 11);
+        assertEq(weight, 70 ether, "free stake only");
+    }
+
+    function test_totalProviderStake_countsRegisteredProvidersOnly() public {
+        vm.prank(alice);
+        staking.stake(100 ether);
+        assertEq(staking.totalProviderStake(), 0, "unregistered stake is not drawn");
+        vm.prank(alice);
+        staking.register(_caps(1));
+        assertEq(staking.totalProviderStake(), 100 ether, "counted once registered");
+        vm.prank(alice);
+        staking.requestUnstake(40 ether);
+        assertEq(staking.totalProviderStake(), 60 ether, "unstaking leaves the total");
     }
 }

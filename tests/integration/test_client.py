@@ -20,6 +20,7 @@ from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
 from neurolink.protocol.commitment import commitment, new_salt
 from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.sortition import claim_drawn_slot
 from neurolink.protocol.views import JobPhase
 from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
 
@@ -91,6 +92,20 @@ def test_permit_submit_then_cancel_refunds_exactly_once(client: Client) -> None:
     assert client.withdraw() == 0, "nothing is owed twice"
 
 
+def test_recheck_gives_the_same_spec_a_fresh_nonce(client: Client) -> None:
+    """`--recheck`: the same spec twice yields different spec CIDs (a new seed each time), so no
+    earlier job's public digest answers the re-check."""
+    spec = _spec(replicas=3)
+    plain = client.submit(spec, SubmitOptions(payment=10**17))
+    first = client.submit(spec, SubmitOptions(payment=10**17, recheck=True))
+    second = client.submit(spec, SubmitOptions(payment=10**17, recheck=True))
+    assert len({plain.spec_cid, first.spec_cid, second.spec_cid}) == 3
+    seeds = [JobSpec.from_json(client.store.get_bytes(j.spec_cid)).seed for j in (plain, first, second)]
+    assert seeds[0] == 0 and seeds[1] != 0 and seeds[2] not in (0, seeds[1])
+    for job in (plain, first, second):
+        client.cancel(job.job_id)
+
+
 def test_approve_path_for_tokens_without_permit(client: Client) -> None:
     job = client.submit(_spec(), SubmitOptions(payment=10**17, permit=False))
     assert not job.used_permit
@@ -128,11 +143,18 @@ def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: P
     salts = {}
     senders = {i: TxSender(client.w3, dev_account(i)) for i in PROVIDERS}
     for sender in senders.values():
-        sender.transact(contracts.market.functions.claim(job.job_id))
+        claim_drawn_slot(sender, contracts.market, contracts.staking, job.job_id)
     for index, sender in senders.items():
         digest = cid_to_digest(wrong if index == PROVIDERS[-1] else honest)
         salts[index] = (digest, new_salt())
-        c = commitment(job.job_id, sender.address, digest, salts[index][1])
+        c = commitment(
+            job.job_id,
+            sender.address,
+            digest,
+            salts[index][1],
+            chain_id=client.w3.eth.chain_id,
+            market=contracts.market.address,
+        )
         sender.transact(contracts.market.functions.commit(job.job_id, c))
     stake_before = {i: contracts.staking.functions.stakeOf(dev_account(i).address).call() for i in PROVIDERS}
 

@@ -12,6 +12,7 @@ from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import DEVNET_MIN_WINDOW, deploy_devnet, fund, register_provider
 from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.sortition import claim_drawn_slot
 from neurolink.protocol.views import JobPhase
 
 PAYMENT = 10**18
@@ -26,7 +27,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Con
         contracts = Contracts.bind(w3, deploy_devnet(w3, settings))
         for index in (1, 2):
             fund(contracts, dev_account(index))
-        register_provider(contracts, dev_account(2), 10 * COLLATERAL)
+        register_provider(contracts, dev_account(2), 200 * 10**18)  # above the 100-token minimum
         yield node, contracts
 
 
@@ -65,7 +66,7 @@ def test_under_claimed_job_fails_and_frees_the_collateral(chain: tuple[Anvil, Co
     node, contracts = chain
     keeper = Keeper(contracts, TxSender(contracts.w3, dev_account(5)))
     job_id = _create(contracts, replicas=3)
-    TxSender(contracts.w3, dev_account(2)).transact(contracts.market.functions.claim(job_id))
+    claim_drawn_slot(TxSender(contracts.w3, dev_account(2)), contracts.market, contracts.staking, job_id)
     free = contracts.staking.functions.freeStakeOf(dev_account(2).address).call()
 
     _warp(node, DEVNET_MIN_WINDOW + 1)

@@ -15,8 +15,9 @@ from neurolink.protocol.commitment import commitment
 from neurolink.protocol.deploy import Protocol, deploy_protocol
 from neurolink.protocol.devnet import advance_time, fund, register_provider
 from neurolink.protocol.events import created_job_id
-from neurolink.protocol.params import Capabilities, JobParams
+from neurolink.protocol.params import Capabilities, JobParams, quorum_range
 from neurolink.protocol.settlement import settle
+from neurolink.protocol.sortition import claim_drawn_slot
 from neurolink.protocol.views import JobStatus, read_job
 
 PATTERNS = 24
@@ -52,15 +53,16 @@ def net(w3: Web3, contracts_built: BuildResult) -> Iterator[Net]:
 
 
 def _pattern(rng: random.Random) -> tuple[JobParams, list[str | bytes]]:
-    k = rng.randint(1, MAX_K)
+    k = rng.choice([1, *range(3, MAX_K + 1)])  # two replicas are rejected by the contract
     claimed = k if rng.random() < 0.8 else rng.randint(1, k)
+    low, high = quorum_range(k)
     choices: list[str | bytes] = [SILENT, *DIGESTS, DIGESTS[0]] + ([COMMIT_ONLY] if k > 1 else [])
     params = JobParams(
         spec_digest=rng.randbytes(32),
         payment=rng.randint(1, 10**21),
         replicas=k,
-        quorum=rng.choice([0, rng.randint(k // 2 + 1, k)]),
-        collateral=rng.randint(0, 10**19),
+        quorum=rng.choice([0, rng.randint(low, high)]),
+        collateral=rng.randint(1, 10**19),
     )
     return params, [rng.choice(choices) for _ in range(claimed)]
 
@@ -89,36 +91,49 @@ def test_contract_settles_like_the_mirror(net: Net, w3: Web3, seed: int) -> None
     slots = net.providers[: len(actions)]
     before = _snapshot(net)
     for p in slots:
-        p.transact(market.functions.claim(job_id))
+        claim_drawn_slot(p, market, net.protocol.staking, job_id)  # slot i: every provider is drawn
     job = read_job(market, job_id)
+    concluder = net.requester.address
     if len(actions) < params.replicas:
-        _until(w3, job.claim_deadline)
-    if params.replicas > 1:
+        _until(w3, job.claim_deadline)  # never filled: nothing more happens before settlement
+    else:
+        if params.replicas > 1:
+            scope = {"chain_id": w3.eth.chain_id, "market": market.address}
+            for p, action in zip(slots, actions, strict=True):
+                if action != SILENT:
+                    digest = action if isinstance(action, bytes) else DIGESTS[0]
+                    c = commitment(job_id, p.address, digest, SALT, **scope)
+                    p.transact(market.functions.commit(job_id, c))
+            _until(w3, job.commit_deadline)
         for p, action in zip(slots, actions, strict=True):
-            if action != SILENT:
-                digest = action if isinstance(action, bytes) else DIGESTS[0]
-                p.transact(market.functions.commit(job_id, commitment(job_id, p.address, digest, SALT)))
-        _until(w3, job.commit_deadline)
-    for p, action in zip(slots, actions, strict=True):
-        if isinstance(action, bytes):
-            p.transact(market.functions.reveal(job_id, action, SALT))
-    if read_job(market, job_id).status is JobStatus.OPEN:  # nobody concluded it yet
+            if isinstance(action, bytes):
+                p.transact(market.functions.reveal(job_id, action, SALT))
+                if (
+                    read_job(market, job_id).status is not JobStatus.OPEN
+                    and concluder == net.requester.address
+                ):
+                    concluder = p.address
         _until(w3, job.reveal_deadline)
+    if read_job(market, job_id).status is JobStatus.OPEN:  # nobody concluded it yet
         net.requester.transact(market.functions.settle(job_id))
 
     expected = settle(
         payment=params.payment,
-        collateral=params.collateral,
+        collateral=params.collateral_amount,
         quorum=params.effective_quorum,
         fee_bps=job.fee_bps,
         reveals=[a if isinstance(a, bytes) else None for a in actions],
+        replicas=params.replicas,
     )
     after = _snapshot(net)
     n = len(actions)
-    rewards = tuple(after[0][i] - before[0][i] for i in range(n))
+    tips = tuple(expected.tip if p.address == concluder else 0 for p in slots)
+    rewards = tuple(after[0][i] - before[0][i] - tips[i] for i in range(n))
     lost = tuple(before[1][i] - after[1][i] for i in range(n))
     assert rewards == expected.rewards, (actions, expected)
-    assert lost == tuple(params.collateral if s else 0 for s in expected.slashed), (actions, expected)
+    assert lost == tuple(params.collateral_amount if s else 0 for s in expected.slashed), (actions, expected)
     assert after[2] - before[2] == expected.treasury
-    assert after[3] - before[3] == expected.refund
+    assert after[3] - before[3] == expected.refund + (
+        expected.tip if concluder == net.requester.address else 0
+    )
     assert market.functions.resultOf(job_id).call() == (expected.winning_digest or bytes(32))

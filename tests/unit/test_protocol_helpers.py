@@ -14,18 +14,25 @@ D = hashlib.sha256(b"result").digest()
 PROVIDER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 
+MARKET = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
 def test_commitment_is_bound_to_every_input() -> None:
     salt = new_salt()
-    base = commitment(7, PROVIDER, D, salt)
+    scope = {"chain_id": 31337, "market": MARKET}
+    base = commitment(7, PROVIDER, D, salt, **scope)
     assert len(base) == 32
-    assert commitment(7, PROVIDER.lower(), "0x" + D.hex(), salt) == base
-    assert commitment(8, PROVIDER, D, salt) != base
-    assert commitment(7, "0x" + "11" * 20, D, salt) != base
-    assert commitment(7, PROVIDER, D, new_salt()) != base
+    assert commitment(7, PROVIDER.lower(), "0x" + D.hex(), salt, **scope) == base
+    assert commitment(8, PROVIDER, D, salt, **scope) != base
+    assert commitment(7, "0x" + "11" * 20, D, salt, **scope) != base
+    assert commitment(7, PROVIDER, D, new_salt(), **scope) != base
+    # Copying a commitment to another chain or market gains nothing: it opens nowhere else.
+    assert commitment(7, PROVIDER, D, salt, chain_id=1, market=MARKET) != base
+    assert commitment(7, PROVIDER, D, salt, chain_id=31337, market="0x" + "22" * 20) != base
     with pytest.raises(InvalidDigestError, match="32 bytes"):
-        commitment(7, PROVIDER, D[:31], salt)
+        commitment(7, PROVIDER, D[:31], salt, **scope)
     with pytest.raises(InvalidDigestError, match="not hex"):
-        commitment(7, PROVIDER, "0xzz", salt)
+        commitment(7, PROVIDER, "0xzz", salt, **scope)
 
 
 def test_job_params_validate_like_the_contract() -> None:
@@ -35,6 +42,11 @@ def test_job_params_validate_like_the_contract() -> None:
     assert ok.as_tuple()[2:4] == (4, 3)
     with pytest.raises(InvalidJobParamsError, match="strict majority"):
         JobParams(spec_digest=D, payment=10, replicas=4, quorum=2)
+    # q = k would let one puppet force NoQuorum; k = 2 cannot tell the liar from the honest one.
+    with pytest.raises(InvalidJobParamsError, match="strict majority"):
+        JobParams(spec_digest=D, payment=10, replicas=3, quorum=3)
+    with pytest.raises(InvalidJobParamsError, match="replicas"):
+        JobParams(spec_digest=D, payment=10, replicas=2)
     with pytest.raises(InvalidJobParamsError, match="replicas"):
         JobParams(spec_digest=D, payment=10, replicas=17)
     with pytest.raises(InvalidJobParamsError, match="payment"):
@@ -49,34 +61,48 @@ def test_job_params_validate_like_the_contract() -> None:
         Capabilities(gpu_count=0, vram_mb=1, tier=0, price_per_gpu_second=0)
 
 
-def test_settle_pays_majority_and_splits_slashed_collateral() -> None:
+def test_default_collateral_is_the_replica_share_and_never_zero() -> None:
+    assert JobParams(spec_digest=D, payment=90, replicas=3).collateral == 30
+    assert JobParams(spec_digest=D, payment=2, replicas=5).collateral == 1
+    with pytest.raises(InvalidJobParamsError, match="collateral"):
+        JobParams(spec_digest=D, payment=10, replicas=3, collateral=0)
+
+
+def test_settle_pays_majority_and_burns_the_rest() -> None:
     w = b"w" * 32
-    result = settle(payment=1_000, collateral=100, quorum=2, fee_bps=100, reveals=[D, w, D, None])
+    result = settle(payment=1_000, collateral=100, quorum=3, fee_bps=100, reveals=[D, w, D, D, None])
     assert result.outcome is Outcome.SETTLED and result.winning_digest == D
-    pool = 1_000 - 10 + 2 * 100
-    assert result.rewards == (pool // 2, 0, pool // 2, 0)
-    assert result.slashed == (False, True, False, True)
-    assert result.treasury == 10 + pool % 2
-    assert result.winners == 2
+    pool = 1_000 - 10  # no slash bonus
+    assert result.rewards == (pool // 3, 0, pool // 3, pool // 3, 0)
+    assert result.slashed == (False, True, False, False, True)
+    assert result.tip == 5
+    assert result.treasury == 10 - 5 + pool % 3
+    assert result.winners == 3
 
 
-def test_settle_without_quorum_refunds_and_slashes_only_silent() -> None:
+def test_settle_without_quorum_pays_revealers_and_burns_only_silent() -> None:
     result = settle(payment=1_000, collateral=100, quorum=3, fee_bps=100, reveals=[D, D, b"w" * 32, None])
     assert result.outcome is Outcome.FAILED_NO_QUORUM
-    assert result.refund == 1_000 and result.treasury == 100
+    share = (1_000 - 10) // 4
+    assert result.rewards == (share, share, share, 0), "no free result: every revealer is paid"
+    assert result.refund == 1_000 - 10 - 3 * share and result.treasury == 5 and result.tip == 5
     assert result.slashed == (False, False, False, True)
     assert result.winners == 0
+    nobody = settle(payment=1_000, collateral=100, quorum=2, fee_bps=100, reveals=[None, None, None])
+    assert nobody.refund == 1_000 and nobody.treasury == 0 and nobody.slashed == (True, True, True)
 
 
 def test_settle_under_claimed_and_expired() -> None:
-    under = settle(payment=5, collateral=1, quorum=2, fee_bps=0, reveals=[None])
-    assert under.outcome is Outcome.FAILED_UNDER_CLAIMED and under.slashed == (False,) and under.refund == 5
+    under = settle(payment=5, collateral=1, quorum=2, fee_bps=0, reveals=[D, None], replicas=3)
+    assert under.outcome is Outcome.FAILED_UNDER_CLAIMED and under.slashed == (False, False)
+    assert under.refund == 5
     assert settle(payment=5, collateral=1, quorum=1, fee_bps=0, reveals=[]).outcome is Outcome.EXPIRED
 
 
 def test_truthful_reporting_is_strict_nash_exactly_where_derived() -> None:
     assert nash_margin(Scenario(replicas=3, collateral_ratio=0.25, cost_ratio=0.5, honest_others=1)) > 0
     assert nash_margin(Scenario(replicas=1, collateral_ratio=0.25, cost_ratio=0.5, honest_others=1)) < 0
+    assert nash_margin(Scenario(replicas=5, collateral_ratio=0.25, cost_ratio=0.5, honest_others=1)) > 0
     # Without collateral, work that costs more than the share makes lazy better than honest.
     assert nash_margin(Scenario(replicas=3, collateral_ratio=0.0, cost_ratio=1.2, honest_others=1)) < 0
 

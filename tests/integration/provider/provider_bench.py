@@ -54,6 +54,7 @@ __all__ = [
     "net_of",
     "start_workers",
     "stop_all",
+    "tip_of",
     "wait_settled",
     "wait_until",
 ]
@@ -126,6 +127,12 @@ def wait_settled(
 def net_of(network: Network, payment: int) -> int:
     """What providers share of `payment`: the payment less the protocol fee."""
     return payment - payment * network.market.functions.feeBps().call() // 10_000
+
+
+def tip_of(network: Network, payment: int) -> int:
+    """The part of the fee credited to whoever concludes a job (its last revealer, or a settler)."""
+    fee = payment - net_of(network, payment)
+    return fee * network.market.functions.SETTLEMENT_TIP_BPS().call() // 10_000
 
 
 def ledger_of(provider: ProviderHome) -> Ledger:

@@ -19,6 +19,7 @@ from provider_bench import (
     make_provider,
     net_of,
     stop_all,
+    tip_of,
     wait_settled,
     wait_until,
 )
@@ -59,8 +60,9 @@ def test_a_job_from_a_wallet_is_run_and_paid(
     payment = 3 * TOKEN
     job_id = create_job(network, benchmark_spec(1, seed=11), host, payment=payment)
     wait_settled(network, job_id, 120, f"job {job_id} settled", process=nodes)
-    net = net_of(network, payment)
-    # Exactly one node claimed; it withdraws its reward (no threshold) and keeps its stake.
+    # Exactly one node claimed; its reveal settled the job, so it is also tipped from the fee. It
+    # withdraws (no threshold) and keeps its stake.
+    net = net_of(network, payment) + tip_of(network, payment)
     wait_until(
         lambda: sum(_balances(network, providers)) - sum(before) == net,
         30,
@@ -81,16 +83,61 @@ def test_three_nodes_settle_a_k3_job_with_the_expected_payouts(
     payment = 6 * TOKEN
     job_id = create_job(network, benchmark_spec(3, seed=12), host, payment=payment, replicas=3)
     wait_settled(network, job_id, 180, f"job {job_id} settled", process=nodes)
-    share = net_of(network, payment) // 3
+    share, tip = net_of(network, payment) // 3, tip_of(network, payment)
     wait_until(
-        lambda: _balances(network, providers) == [b + share for b in before],
+        lambda: (
+            sorted(a - b for a, b in zip(_balances(network, providers), before, strict=True))
+            == [share, share, share + tip]
+        ),
         30,
-        "three withdrawals",
+        "three withdrawals (the last revealer tipped for settling)",
         process=nodes,
     )
     slots = network.market.functions.getSlots(job_id).call()
     assert {s[0] for s in slots} == {p.address for p in providers}
     assert len({s[4] for s in slots}) == 1, "all three revealed the same digest"
+    assert [network.staking.functions.stakeOf(p.address).call() for p in providers] == stakes, (
+        "nobody slashed"
+    )
+
+
+def test_a_poisoned_job_settles_as_an_error_result_and_pays_everyone(
+    network: Network, providers: list[ProviderHome], nodes: list[NodeProcess], host: Host
+) -> None:
+    """A dataset that is not safetensors fails the same way on every node: the three commit and
+    reveal the canonical error record, the job settles with it, all are paid, nobody is slashed."""
+    from neurolink.content import LocalStore, cid_to_digest
+    from neurolink.protocol.error_result import ErrorResult
+    from neurolink.spec import JobSpec, MLPArch, Requirements, TrainWorkload
+
+    store = LocalStore(host.content)
+    spec = JobSpec(
+        workload=TrainWorkload(
+            model=MLPArch(in_features=4, hidden=(8,), out_features=2), dataset="data", batch_size=4
+        ),
+        inputs={"data": store.put_bytes(b"this is not a safetensors file" * 4)},
+        requirements=Requirements(gpu_count=1, max_runtime_s=10),
+        replicas=3,
+    ).canonical_json()
+    before = _balances(network, providers)
+    stakes = [network.staking.functions.stakeOf(p.address).call() for p in providers]
+    payment = 6 * TOKEN
+    job_id = create_job(network, spec, host, payment=payment, replicas=3)
+    wait_settled(network, job_id, 180, f"poisoned job {job_id} settled", process=nodes)
+    record = ErrorResult.for_code("InvalidJob")
+    assert record is not None
+    expected = cid_to_digest(store.put_bytes(record.to_bytes()))
+    assert bytes(network.market.functions.resultOf(job_id).call()) == expected, "the error is the result"
+    share, tip = net_of(network, payment) // 3, tip_of(network, payment)
+    wait_until(
+        lambda: (
+            sorted(a - b for a, b in zip(_balances(network, providers), before, strict=True))
+            == [share, share, share + tip]
+        ),
+        30,
+        "three paid withdrawals",
+        process=nodes,
+    )
     assert [network.staking.functions.stakeOf(p.address).call() for p in providers] == stakes, (
         "nobody slashed"
     )

@@ -21,6 +21,7 @@ from provider_bench import (
     make_host,
     make_provider,
     net_of,
+    tip_of,
     wait_settled,
     wait_until,
 )
@@ -79,7 +80,7 @@ def _run_job_through(
         )
         network = outage() or network
         wait_settled(network, job_id, 120, f"job {job_id} settled after the outage", process=node)
-        net = net_of(network, payment)
+        net = net_of(network, payment) + tip_of(network, payment)  # its reveal settled the job
         wait_until(
             lambda: network.token.functions.balanceOf(home.address).call() == balance + net,
             30,
