@@ -158,6 +158,7 @@ class JobDispatcher:
         cid = self.store.put_bytes(record.to_bytes())
         return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex())
 
+
 def stage_inputs(store: "ContentStore", spec: "JobSpec", folder: Path) -> dict[str, Path]:
     """Stream every input of `spec` into `folder`; one over the spec's limit is refused unread."""
     from neurolink.content.errors import ContentTooLargeError
