@@ -7,6 +7,7 @@ cross to the workers, never a key.
 """
 
 import logging
+import shutil
 import threading
 import time
 from concurrent.futures import Future
@@ -95,6 +96,33 @@ class JobDispatcher:
             return f"spec asks for {spec.replicas} replicas, the job for {job.replicas}"
         if spec.requirements.gpu_count != job.gpu_count:
             return f"spec needs {spec.requirements.gpu_count} devices, the job declares {job.gpu_count}"
+        host = host_memory_bytes()
+        if spec.limits.max_memory_bytes > host:
+            return f"spec may use {spec.limits.max_memory_bytes} bytes of memory, this host has {host}"
+        return self._check_inputs(job, spec)
+
+    def _check_inputs(self, job: ChainJob, spec: "JobSpec") -> str:
+        """Fetch every input before claiming: one nobody serves (withheld) is never claimed.
+
+        An input over the spec's limit is no reason to stay away: it fails the same way for every
+        provider, so it settles as an error result and pays.
+        """
+        from neurolink.content.errors import ContentNotFoundError
+        from node.worker.errors import InputTooLargeError
+
+        folder = self.settings.home / "jobs" / f"{self._key_prefix}-{job.job_id}-preclaim"
+        try:
+            stage_inputs(self.store, spec, folder)
+        except ContentNotFoundError as exc:
+            return f"input not available, not claiming: {exc}"
+        except InputTooLargeError:
+            pass
+        except NeuroLinkError as exc:
+            if is_transient(exc):
+                raise
+            return f"input unusable: {type(exc).__name__}: {exc}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return ""
 
     # -- after a claim ---------------------------------------------------------------------------
@@ -157,6 +185,13 @@ class JobDispatcher:
 
         cid = self.store.put_bytes(record.to_bytes())
         return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex())
+
+
+def host_memory_bytes() -> int:
+    """Physical memory of this host: no job may declare more than this."""
+    import psutil
+
+    return int(psutil.virtual_memory().total)
 
 
 def stage_inputs(store: "ContentStore", spec: "JobSpec", folder: Path) -> dict[str, Path]:
