@@ -28,7 +28,9 @@ DETERMINISTIC: dict[str, tuple[str, str]] = {
     "WorkloadFailed": ("program", "the program failed on its inputs"),
 }
 # Codes that depend on the machine: the node abandons the slot instead of committing.
-MACHINE: frozenset[str] = frozenset({"OutOfMemory", "Timeout", "DevicesUnavailable", "WorkerCrashed"})
+MACHINE: frozenset[str] = frozenset(
+    {"OutOfMemory", "Timeout", "DevicesUnavailable", "WorkerCrashed", "SandboxUnavailable"}
+)
 
 
 @dataclass(frozen=True)
