@@ -67,7 +67,7 @@ def read_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> Spe
         data = json.loads(path.read_text())
     except OSError as exc:
         raise SpecError(f"cannot read job spec {path}: {exc.strerror}") from exc
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SpecError(f"job spec {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise SpecError(f"job spec {path} must be a JSON object")
