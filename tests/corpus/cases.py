@@ -1,6 +1,7 @@
 """Builds each bad input (small text cases from files/, large or binary ones in code) and its call.
 
-A case's `arrange(folder)` writes what the case needs under `folder` and returns the call to make:
+A case's `arrange(folder)` (with `chain`, `arrange(folder, w3)` for a real anvil) writes what the
+case needs under `folder` and returns the call to make:
 a library entry point (which must raise `error`) or, for `error is None`, the real `neurolink`
 command (whose return code must be `exit_code`). Everything under `folder` must be unchanged after.
 """
@@ -15,10 +16,12 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from neurolink.accounts.errors import InvalidKeyError, WrongPasswordError
 from neurolink.accounts.keystore import Keystore
 from neurolink.chain import deployments
+from neurolink.chain.errors import DeploymentNotFoundError
 from neurolink.config import load_settings
 from neurolink.content import InvalidCIDError, parse_cid
 from neurolink.errors import ConfigError, ExitCode
@@ -28,6 +31,9 @@ from neurolink.specfile import read_spec
 from neurolink.vetting import MalformedTensorsError, check_safetensors
 from node.daemon.config import load_node_config
 from node.daemon.errors import NodeConfigError
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 FILES = Path(__file__).with_name("files")
 NEUROLINK = str(Path(sys.executable).with_name("neurolink"))
@@ -50,7 +56,8 @@ class Case:
     entry: str
     error: type[Exception] | None
     exit_code: int
-    arrange: Callable[[Path], Call]
+    arrange: Callable[..., Call]
+    chain: bool = False
 
 
 def _copy(name: str, folder: Path) -> Path:
@@ -231,9 +238,9 @@ def _deployments(content: Callable[[], bytes], *, node: bool = False) -> Callabl
     return arrange
 
 
-def _disagreeing_deployment() -> bytes:
+def _deployment_doc(**overrides: object) -> dict[str, object]:
     record = {"name": "x", "address": "0x" + "11" * 20, "code_hash": "0x" + "00" * 32}
-    doc = {
+    return {
         "chain_id": 31337,
         "network": "devnet",
         "deployer": "0x" + "22" * 20,
@@ -242,9 +249,28 @@ def _disagreeing_deployment() -> bytes:
         "token": record,
         "staking": record,
         "job_market": record,
-        "contracts": {"NeuroToken": "0x" + "33" * 20},
+        **overrides,
     }
-    return json.dumps(doc).encode()
+
+
+def _disagreeing_deployment() -> bytes:
+    return json.dumps(_deployment_doc(contracts={"NeuroToken": "0x" + "33" * 20})).encode()
+
+
+# --- RPC answers (a real anvil, chain id 31337) --------------------------------------------------
+
+
+def _rpc_wrong_chain(folder: Path, w3: "Web3") -> Call:
+    settings = load_settings(folder / "none.toml", home=folder / "home")
+    return lambda: deployments.for_chain(w3, settings, "sepolia")
+
+
+def _rpc_no_code(folder: Path, w3: "Web3") -> Call:
+    # A deployments file that is valid, but the chain holds no code at its addresses (a restarted devnet).
+    settings = load_settings(folder / "none.toml", home=folder / "home")
+    settings.deployments_dir.mkdir(parents=True)
+    (settings.deployments_dir / "31337.json").write_text(json.dumps(_deployment_doc()))
+    return lambda: deployments.for_chain(w3, settings)
 
 
 # --- the real `neurolink` command ----------------------------------------------------------------
@@ -798,6 +824,25 @@ CASES: list[Case] = [
         NodeConfigError,
         INVALID,
         _deployments((FILES / "deployments-contracts-list.json").read_bytes, node=True),
+    ),
+    # RPC answers: neurolink.chain.deployments.for_chain against a real anvil
+    Case(
+        "rpc-wrong-chain-id",
+        "RPC answer",
+        "deployments.for_chain",
+        ConfigError,
+        INVALID,
+        _rpc_wrong_chain,
+        chain=True,
+    ),
+    Case(
+        "rpc-address-without-code",
+        "RPC answer",
+        "deployments.for_chain",
+        DeploymentNotFoundError,
+        ExitCode.NOT_FOUND,
+        _rpc_no_code,
+        chain=True,
     ),
     # the real `neurolink` command
     Case(

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import struct
 import subprocess
 from pathlib import Path
@@ -27,15 +28,23 @@ def test_the_corpus_covers_every_kind_of_input() -> None:
     kinds = {case.kind for case in CASES}
     assert kinds == {
         "job spec", "spec file", "CID", ".pt2 archive", "safetensors", "keystore",
-        "config file", "deployments file", "CLI",
+        "config file", "deployments file", "RPC answer", "CLI",
     }  # fmt: skip
     assert len(CASES) >= 40
     assert len({case.id for case in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_is_refused_specifically_and_changes_nothing(case: Case, tmp_path: Path) -> None:
-    call = case.arrange(tmp_path)
+# Cases that read a chain use the session's real anvil: marked as needing that service.
+PARAMS = [pytest.param(c, id=c.id, marks=[pytest.mark.integration] if c.chain else []) for c in CASES]
+
+
+@pytest.mark.parametrize("case", PARAMS)
+def test_bad_input_is_refused_specifically_and_changes_nothing(
+    case: Case, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("NEUROLINK_") and n != "NEUROLINK_ANVIL"]:
+        monkeypatch.delenv(name)  # the case's own files alone decide the outcome
+    call = case.arrange(tmp_path, request.getfixturevalue("w3")) if case.chain else case.arrange(tmp_path)
     before = _snapshot(tmp_path)
     if case.error is None:
         result = call()
