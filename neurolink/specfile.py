@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from neurolink.spec import JobSpec, SpecError
+from neurolink.spec import MAX_SPEC_BYTES, JobSpec, SpecError
 
 if TYPE_CHECKING:
     from neurolink.content import ContentStore
@@ -64,9 +64,16 @@ def read_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> Spe
     ("no file …"), or the first invalid field.
     """
     try:
-        data = json.loads(path.read_text())
+        with path.open("rb") as file:
+            raw = file.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot read job spec {path}: {exc.strerror}") from exc
+    # Before parsing: web3 raises the recursion limit to 100000, where a deeply nested file overflows
+    # the C stack in json.loads (a segfault, not an error); a spec within the size limit cannot.
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"job spec {path} is more than the {MAX_SPEC_BYTES} bytes allowed")
+    try:
+        data = json.loads(raw.decode())
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SpecError(f"job spec {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):

@@ -98,6 +98,14 @@ def _read_spec_bytes(data: bytes) -> Callable[[Path], Call]:
     return arrange
 
 
+def _deep_spec_in_a_web3_process(folder: Path) -> Call:
+    # web3 raises the recursion limit to 100000 on import: json.loads of a million-deep file then
+    # overflows the C stack (a segfault) unless read_spec refuses the file by its size first.
+    import web3  # noqa: F401
+
+    return _read_spec_bytes(_deep(1_000_000))(folder)
+
+
 def _ten_mb_spec() -> bytes:
     return json.dumps({"workload": {"kind": "benchmark"}, "pad": "x" * (10 * 1024 * 1024)}).encode()
 
@@ -468,7 +476,15 @@ CASES: list[Case] = [
         "read_spec",
         SpecError,
         INVALID,
-        _read_spec_bytes(_deep(200_000)),
+        _read_spec_bytes(_deep(30_000)),
+    ),
+    Case(
+        "specfile-deep-nesting-1m-web3-loaded",
+        "spec file",
+        "read_spec",
+        SpecError,
+        INVALID,
+        _deep_spec_in_a_web3_process,
     ),
     Case("specfile-10mb", "spec file", "read_spec", SpecError, INVALID, _read_spec_bytes(_ten_mb_spec())),
     Case(
