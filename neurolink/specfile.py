@@ -60,12 +60,12 @@ def _is_cid(value: object) -> bool:
 def read_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> SpecDraft:
     """Parse `path`; each input is a CID or a file path relative to the spec, and must exist.
 
-    Raises SpecError naming the problem: unreadable or non-JSON file, a missing input file
+    Raises SpecError naming the problem: an unreadable, oversized or non-JSON file, a missing input file
     ("no file …"), or the first invalid field.
     """
     try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_SPEC_BYTES + 1)
+        with path.open("rb") as spec_file:
+            raw = spec_file.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot read job spec {path}: {exc.strerror}") from exc
     # Before parsing: web3 raises the recursion limit to 100000, where a deeply nested file overflows
