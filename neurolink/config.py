@@ -118,7 +118,9 @@ def layered_values(
     if path.exists():
         try:
             values.update(tomllib.loads(path.read_text()))
-        except tomllib.TOMLDecodeError as exc:
+        except OSError as exc:
+            raise error(f"{path}: cannot read: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise error(f"{path}: not valid TOML: {exc}") from exc
     for name in model.model_fields:
         env = os.environ.get(env_prefix + name.upper())

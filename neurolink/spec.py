@@ -191,7 +191,7 @@ class JobSpec(_Frozen):
             raise SpecError(f"job spec is {len(raw)} bytes, more than the {MAX_SPEC_BYTES} allowed")
         try:
             json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise SpecError(f"job spec is not valid JSON: {exc}") from exc
         try:
             return cls.model_validate_json(raw)

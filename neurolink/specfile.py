@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from neurolink.spec import JobSpec, SpecError
+from neurolink.spec import MAX_SPEC_BYTES, JobSpec, SpecError
 
 if TYPE_CHECKING:
     from neurolink.content import ContentStore
@@ -60,14 +60,21 @@ def _is_cid(value: object) -> bool:
 def read_spec(path: Path, extra_inputs: Mapping[str, Path] | None = None) -> SpecDraft:
     """Parse `path`; each input is a CID or a file path relative to the spec, and must exist.
 
-    Raises SpecError naming the problem: unreadable or non-JSON file, a missing input file
+    Raises SpecError naming the problem: an unreadable, oversized or non-JSON file, a missing input file
     ("no file …"), or the first invalid field.
     """
     try:
-        data = json.loads(path.read_text())
+        with path.open("rb") as spec_file:
+            raw = spec_file.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot read job spec {path}: {exc.strerror}") from exc
-    except (UnicodeDecodeError, ValueError) as exc:
+    # Before parsing: web3 raises the recursion limit to 100000, where a deeply nested file overflows
+    # the C stack in json.loads (a segfault, not an error); a spec within the size limit cannot.
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"job spec {path} is more than the {MAX_SPEC_BYTES} bytes allowed")
+    try:
+        data = json.loads(raw.decode())
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SpecError(f"job spec {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise SpecError(f"job spec {path} must be a JSON object")

@@ -119,7 +119,7 @@ def _check_layout(header: dict[str, Any], data_len: int, field: str) -> None:
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise MalformedTensorsError("entry must be {dtype, shape, data_offsets}", field=at)
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if dtype not in SAFETENSORS_DTYPES:
+        if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
             raise MalformedTensorsError(f"unknown dtype {str(dtype)[:20]!r}", field=f"{at}.dtype")
         if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
             raise MalformedTensorsError("shape must be a list of non-negative integers", field=f"{at}.shape")

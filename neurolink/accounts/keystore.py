@@ -134,7 +134,12 @@ class Keystore:
             return bytes(Account.decrypt(data, password))
         except ValueError as exc:
             # eth-keyfile says "MAC mismatch" for a wrong password; keep the key material out of messages.
-            raise WrongPasswordError(f"wrong password for {path.name}") from exc
+            if "MAC mismatch" in str(exc):
+                raise WrongPasswordError(f"wrong password for {path.name}") from exc
+            raise InvalidKeyError(f"{path.name}: malformed keystore v3 crypto section") from exc
+        except (TypeError, KeyError, AttributeError, NotImplementedError) as exc:
+            # eth-keyfile indexes the crypto section without checking it (a string, a missing kdf).
+            raise InvalidKeyError(f"{path.name}: malformed keystore v3 crypto section") from exc
 
 
 def _checksum(address: str) -> str:

@@ -161,7 +161,9 @@ def find(chain_id: int, settings: "Settings") -> Deployment | None:
     if not path.exists():
         return None
     try:
-        return Deployment.model_validate_json(path.read_text())
+        return Deployment.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the deployments file: {exc.strerror}") from exc
     except ValidationError as exc:
         raise ConfigError(f"{path}: not a valid deployments file: {exc.errors()[0]['msg']}") from exc
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from neurolink.cli import validate
 from neurolink.cli.output import JsonOption, emit
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def add(
 
 @app.command()
 def get(
-    cid: str = typer.Argument(..., help="CID of the content."),
+    cid: str = typer.Argument(..., callback=validate.cid, help="CID of the content."),
     output: Path = typer.Option(..., "-o", "--output", dir_okay=False, help="File to write."),
     content_url: str | None = ContentUrlOption,
     as_json: bool = JsonOption,
@@ -97,7 +98,7 @@ def get(
 
 @app.command()
 def pin(
-    cid: str = typer.Argument(..., help="CID of the content."),
+    cid: str = typer.Argument(..., callback=validate.cid, help="CID of the content."),
     content_url: str | None = ContentUrlOption,
     as_json: bool = JsonOption,
 ) -> None:

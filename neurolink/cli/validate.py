@@ -23,6 +23,14 @@ def address(value: str | None) -> str | None:
     return str(to_checksum_address(value))
 
 
+def cid(value: str) -> str:
+    """A CID the content layer accepts, checked before a store is opened (or created) for it."""
+    from neurolink.content import parse_cid
+
+    parse_cid(value)
+    return value
+
+
 def password_file(value: Path | None) -> Path | None:
     """A password file that can be read and whose first line is not empty."""
     if value is None:

@@ -86,6 +86,8 @@ def _deployment(settings: Settings) -> tuple[dict[str, str], dict[str, int]]:
         except ValueError as exc:
             raise NodeConfigError(f"{path}: not valid JSON: {exc}") from exc
         contracts = data.get("contracts", data) if isinstance(data, dict) else {}
+        if not isinstance(contracts, dict):
+            raise NodeConfigError(f"{path}: contracts must map contract names to addresses")
         found.update({k: v for k, v in contracts.items() if isinstance(v, str)})
         record = data.get("job_market") if isinstance(data, dict) else None
         if isinstance(record, dict) and isinstance(record.get("address"), str):
