@@ -157,6 +157,7 @@ class JobDispatcher:
 
     def _compute(self, job: ChainJob) -> Outcome:
         from neurolink.content import cid_to_digest
+        from node.worker.dispatch import REPORT_GRACE_S
 
         assert self._runner is not None
         started = time.monotonic()
@@ -165,8 +166,10 @@ class JobDispatcher:
             spec = self.load_spec(job)
             inputs = stage_inputs(self.store, spec, self._runner.jobs_dir / key / "inputs")
             runtime = float(spec.requirements.max_runtime_s)
-            # Devices may still be held by a run a crashed daemon left behind: wait for them a while.
-            result = self._runner.run(key, spec, inputs, timeout=runtime, wait_for_devices=min(runtime, 60.0))
+            # A run a stopped daemon left behind holds its devices until its lease ends (its ranks are
+            # killed at their deadline by then): wait out that lease.
+            wait = runtime + REPORT_GRACE_S
+            result = self._runner.run(key, spec, inputs, timeout=runtime, wait_for_devices=wait)
             cid = self.store.put_file(result.result_path)
             self._runner.cleanup(key)
         except Exception as exc:

@@ -64,13 +64,17 @@ class Submitter:
         job_id: int | None = None,
         value: int = 0,
         extra_gas: int = 0,
+        gas: int | None = None,
     ) -> SentTx:
         """Sign, journal and broadcast; returns at once (`poll` follows the tx).
 
         A call that reverts in estimation raises TransactionRevertedError with the decoded error and
         signs nothing; a broadcast that fails for want of a node leaves the row PENDING for `poll`.
+        A fixed `gas` limit skips the estimate.
         """
         params = self.sender.build(fn, value)
+        if gas is not None:
+            params["gas"] = gas
         sent = self.sender.sign(params, action, meta={"job_id": job_id}, extra_gas=extra_gas)
         self._hand_over(sent)
         crash_point(f"after-{action}-sent")

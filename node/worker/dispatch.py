@@ -18,8 +18,8 @@ from node.worker.errors import (
     ExecutionError,
     InputTooLargeError,
     InvalidJobError,
-    JobTimeoutError,
     MissingInputError,
+    NoReplyError,
 )
 from node.worker.registry import DeviceRegistry
 from node.worker.sandbox import bwrap_path, start_net_holder
@@ -183,7 +183,8 @@ class Dispatcher:
                     replies.append(result.get(timeout=max(0.1, left), interval=0.005, propagate=False))
                 except Exception as exc:  # celery.exceptions.TimeoutError and broker errors alike
                     if type(exc).__name__ == "TimeoutError":
-                        raise JobTimeoutError(
+                        # A lost reply (broker restarted, worker gone) says nothing about the job.
+                        raise NoReplyError(
                             f"job {job_id}: no reply from rank {len(replies)} in time"
                         ) from exc
                     raise ExecutionError(f"job {job_id}: rank {len(replies)} failed: {exc}") from exc

@@ -54,6 +54,13 @@ class JobTimeoutError(ExecutionError):
     exit_code = ExitCode.TIMEOUT
 
 
+class NoReplyError(ExecutionError):
+    """A rank's reply never came back (a restarted broker, a lost worker): an outage, retried."""
+
+    code = "NoReply"
+    exit_code = ExitCode.UNAVAILABLE
+
+
 class DevicesUnavailableError(ExecutionError):
     """Not enough free devices (or none registered) to start every rank of the job."""
 
@@ -91,6 +98,7 @@ ERRORS_BY_CODE: dict[str, type[ExecutionError]] = {
         OutputTooLargeError,
         OutOfMemoryError,
         JobTimeoutError,
+        NoReplyError,
         DevicesUnavailableError,
         WorkerCrashedError,
         SandboxUnavailableError,

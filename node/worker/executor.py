@@ -73,6 +73,14 @@ class Zygote:
         self.start_s = 0.0
 
     def start(self) -> None:
+        """Start the zygote; one retry, since a sandbox start can fail transiently under load."""
+        try:
+            self._start()
+        except SandboxUnavailableError as exc:
+            log.warning("job sandbox did not start, retrying once: %s", exc)
+            self._start()
+
+    def _start(self) -> None:
         for sub in ("in", "out"):
             (self.exchange / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.exchange, 0o700)

@@ -61,7 +61,7 @@ def _train_spec(folder: Path) -> Path:
         },
         "inputs": {"data": "data.safetensors"},
         "requirements": {"max_runtime_s": 60},
-        "replicas": 2,
+        "replicas": 3,
     }
     path = folder / "train.json"
     path.write_text(json.dumps(spec))
@@ -71,7 +71,8 @@ def _train_spec(folder: Path) -> Path:
 def test_an_operator_in_its_own_home_takes_a_job_whose_input_only_the_requester_had(tmp_path: Path) -> None:
     deployer = Home(tmp_path / "deployer")
     port = free_port()
-    up = deployer.json("devnet", "up", "--port", str(port), "--providers", "1")
+    # Two devnet providers and the operator: a 3-replica job needs all three (k = 2 is not allowed).
+    up = deployer.json("devnet", "up", "--port", str(port), "--providers", "2")
     node = None
     try:
         assert up["rpc_url"] == f"http://127.0.0.1:{port}"

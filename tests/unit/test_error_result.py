@@ -35,5 +35,5 @@ def test_every_worker_code_is_classified() -> None:
     from node.worker.errors import ERRORS_BY_CODE
 
     unclassified = set(ERRORS_BY_CODE) - DETERMINISTIC.keys() - MACHINE
-    # Generic and input-fetch failures are retried (the store may be down), never committed.
-    assert unclassified == {"ExecutionFailed", "MissingInput"}
+    # Generic, input-fetch and lost-reply failures are retried (an outage), never committed.
+    assert unclassified == {"ExecutionFailed", "MissingInput", "NoReply"}

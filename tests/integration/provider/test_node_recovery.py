@@ -90,11 +90,11 @@ def test_crash_and_restart_at_each_phase(
     )
 
 
-def test_a_failed_computation_is_retried_until_it_succeeds(
+def test_a_job_whose_input_is_withheld_is_never_claimed(
     network: Network, pair: tuple[ProviderHome, ProviderHome, ProviderHome], host: Host, tmp_path: Path
 ) -> None:
-    """The dataset is missing from the content store at first: the computation fails, the node retries
-    (with a growing pause) and finishes once the dataset is there."""
+    """The dataset is nowhere a provider can fetch it: every node skips the job before claiming, so no
+    collateral is ever at stake on it (protocol v2: providers fetch every input before claiming)."""
     import numpy as np
     from safetensors.numpy import save
 
@@ -104,7 +104,7 @@ def test_a_failed_computation_is_retried_until_it_succeeds(
     steady, _, second = pair
     rng = np.random.default_rng(7)
     dataset = save({"x": rng.standard_normal((8, 4)).astype(np.float32), "y": rng.integers(0, 2, 8)})
-    cid = LocalStore(tmp_path / "elsewhere").put_bytes(dataset)  # its CID, not yet in the host's store
+    cid = LocalStore(tmp_path / "elsewhere").put_bytes(dataset)  # its CID, never in the host's store
     spec = JobSpec(
         workload=TrainWorkload(
             model=MLPArch(in_features=4, hidden=(8,), out_features=2), dataset="data", batch_size=4
@@ -112,21 +112,10 @@ def test_a_failed_computation_is_retried_until_it_succeeds(
         inputs={"data": cid},
         requirements=Requirements(gpu_count=1, max_runtime_s=10),
     ).canonical_json()
-    balances = {p.address: network.token.functions.balanceOf(p.address).call() for p in (steady, second)}
     job_id = create_job(network, spec, host, payment=TOKEN)
-    # Either steady node may be drawn and claim it; the other one's log stays silent about it.
-    logs = {p.address: NodeLog(p) for p in (steady, second)}
-    wait_until(
-        lambda: any(log.has("compute failed, will retry", job_id) for log in logs.values()),
-        60,
-        "a failed attempt",
-    )
-    claimer = next(a for a, log in logs.items() if log.has("compute failed, will retry", job_id))
-    node_log = logs[claimer]
-    LocalStore(host.content).put_bytes(dataset)
-    wait_settled(network, job_id, 60, "settled after a retry")
-    wait_until(lambda: network.token.functions.balanceOf(claimer).call() > balances[claimer], 30, "paid")
-    failures = [
-        e for e in node_log.entries() if e["msg"] == "compute failed, will retry" and e["job_id"] == job_id
-    ]
-    assert "ContentNotFoundError" in failures[0]["error"]
+    logs = [NodeLog(p) for p in (steady, second)]
+    wait_until(lambda: all(log.has("skipping job", job_id) for log in logs), 60, "every node to skip it")
+    for log in logs:
+        skips = [e for e in log.entries() if e["msg"] == "skipping job" and e["job_id"] == job_id]
+        assert skips[0]["reason"].startswith("input not available, not claiming")
+    assert not any(log.has("claim sent", job_id) for log in logs)
