@@ -1,6 +1,13 @@
 """Errors of job execution; a worker reports them by `code`, the dispatcher raises the class."""
 
+from typing import Any
+
 from neurolink.errors import ExitCode, NeuroLinkError
+
+
+def failure_reply(code: str, message: str) -> dict[str, Any]:
+    """How a job process, the zygote and the task report a failure: a value, never an exception."""
+    return {"ok": False, "error": {"code": code, "message": message}}
 
 
 class ExecutionError(NeuroLinkError):

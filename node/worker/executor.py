@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from neurolink.config import Settings, load_settings
-from neurolink.spec import JobSpec
+from neurolink.spec import JobSpec, Limits
 from node.worker import sandbox
 from node.worker.device import this_device
 from node.worker.errors import (
@@ -32,6 +32,7 @@ from node.worker.errors import (
     OutputTooLargeError,
     SandboxUnavailableError,
     WorkerCrashedError,
+    failure_reply,
 )
 from node.worker.zygote import read_message, write_message
 
@@ -134,7 +135,7 @@ class Zygote:
         except (ValueError, OSError):
             return None
 
-    def run(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    def run(self, job: dict[str, Any], limits: Limits, timeout_s: float) -> dict[str, Any]:
         """Run `job` (already pointing at the exchange folder) and return the zygote's reply."""
         if self.process is None or self.process.poll() is not None:
             self.stop()
@@ -143,21 +144,20 @@ class Zygote:
         # Starting a zygote takes seconds: the job keeps its absolute deadline, not its budget.
         timeout_s = min(timeout_s, float(job["deadline"]) - time.time())
         if timeout_s <= 0:
-            return _failure(JobTimeoutError.code, "the deadline passed before the job could start")
-        spec = JobSpec.from_json(job["spec"])
-        request = {"job": job, "timeout_s": timeout_s, "memory_limit": spec.limits.max_memory_bytes}
+            return failure_reply(JobTimeoutError.code, "the deadline passed before the job could start")
+        request = {"job": job, "timeout_s": timeout_s, "memory_limit": limits.max_memory_bytes}
         try:
             write_message(self.process.stdin, request)
         except OSError:
             self.stop()
-            return _failure(WorkerCrashedError.code, "the job sandbox exited before the job started")
+            return failure_reply(WorkerCrashedError.code, "the job sandbox exited before the job started")
         reply = self._receive(timeout_s + REPLY_GRACE_S)
         if reply is None:
             hung = self.process.poll() is None
             self.stop()
             if hung:
-                return _failure(JobTimeoutError.code, "the job sandbox did not answer in time; killed")
-            return _failure(WorkerCrashedError.code, "the job sandbox died during the job")
+                return failure_reply(JobTimeoutError.code, "the job sandbox did not answer in time; killed")
+            return failure_reply(WorkerCrashedError.code, "the job sandbox died during the job")
         return reply
 
     # -- the exchange folder -------------------------------------------------------------------
@@ -212,11 +212,14 @@ def run_isolated(
         z.clear()
         inner_job = {**job, "inputs": _link_inputs(z, job["inputs"]), "out_dir": z.inner("out", attempt)}
         (z.exchange / "out" / attempt).mkdir()
-        reply = z.run(inner_job, timeout_s)
+        limits = JobSpec.from_json(job["spec"]).limits
+        reply = z.run(inner_job, limits, timeout_s)
         if reply.get("ok") and "result" in reply:
-            reply["result"] = _take_result(z.exchange / "out" / attempt, reply["result"], job, attempt)
+            out_dir = Path(job["out_dir"]) / attempt
+            result = _take_result(z.exchange / "out" / attempt, reply["result"], limits, out_dir)
+            reply["result"] = result
     except ExecutionError as exc:
-        reply = _failure(exc.code, str(exc))
+        reply = failure_reply(exc.code, str(exc))
     finally:
         z.clear()
     reply["sandboxed"] = z.sandboxed
@@ -241,7 +244,7 @@ def _link_inputs(z: Zygote, inputs: dict[str, str]) -> dict[str, str]:
     return inner
 
 
-def _take_result(attempt_dir: Path, reported: Any, job: dict[str, Any], attempt: str) -> dict[str, Any]:
+def _take_result(attempt_dir: Path, reported: Any, limits: Limits, dest_dir: Path) -> dict[str, Any]:
     """Move the attempt's result out of the exchange folder, checked and hashed by the worker."""
     media_type = reported.get("media_type") if isinstance(reported, dict) else None
     name = _RESULT_NAMES.get(str(media_type))
@@ -254,10 +257,9 @@ def _take_result(attempt_dir: Path, reported: Any, job: dict[str, Any], attempt:
         raise WorkerCrashedError(f"job reported a result but wrote no {name}") from exc
     if not stat.S_ISREG(info.st_mode):
         raise WorkerCrashedError(f"job's {name} is not a regular file")
-    limit = JobSpec.from_json(job["spec"]).limits.max_output_bytes
+    limit = limits.max_output_bytes
     if info.st_size > limit:
         raise OutputTooLargeError(f"result is {info.st_size} bytes, over the limit of {limit}")
-    dest_dir = Path(job["out_dir"]) / attempt
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / name
     digest = hashlib.sha256()
@@ -267,7 +269,3 @@ def _take_result(attempt_dir: Path, reported: Any, job: dict[str, Any], attempt:
             digest.update(chunk)
             out.write(chunk)
     return {"path": str(dest), "sha256": digest.hexdigest(), "size": info.st_size, "media_type": media_type}
-
-
-def _failure(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message}}

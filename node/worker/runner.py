@@ -29,6 +29,7 @@ from node.worker.errors import (
     OutOfMemoryError,
     OutputTooLargeError,
     WorkloadError,
+    failure_reply,
 )
 
 
@@ -39,24 +40,20 @@ def child_main(conn: Connection, job_json: str) -> None:
     try:
         reply: dict[str, Any] = {"ok": True, **_run(job)}
     except (ExecutionError, VettingError) as exc:
-        reply = _failure(exc.code, str(exc))
+        reply = failure_reply(exc.code, str(exc))
     except MemoryError as exc:
-        reply = _failure(OutOfMemoryError.code, f"out of memory: {exc}")
+        reply = failure_reply(OutOfMemoryError.code, f"out of memory: {exc}")
     except torch.cuda.OutOfMemoryError as exc:
-        reply = _failure(OutOfMemoryError.code, f"out of device memory: {str(exc).splitlines()[0]}")
+        reply = failure_reply(OutOfMemoryError.code, f"out of device memory: {str(exc).splitlines()[0]}")
     except RuntimeError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         code = OutOfMemoryError.code if _is_oom(message) else WorkloadError.code
-        reply = _failure(code, message)
+        reply = failure_reply(code, message)
     except Exception as exc:  # a workload bug or bad data: report it, never kill the worker
-        reply = _failure(WorkloadError.code, f"{type(exc).__name__}: {exc}")
+        reply = failure_reply(WorkloadError.code, f"{type(exc).__name__}: {exc}")
     reply.setdefault("timings", {})["process_s"] = time.perf_counter() - started
     conn.send_bytes(json.dumps(reply).encode())
     conn.close()
-
-
-def _failure(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message}}
 
 
 def _is_oom(message: str) -> bool:

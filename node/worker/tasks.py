@@ -8,7 +8,7 @@ from celery.signals import worker_ready
 
 from node.worker.app import TASK_PING, TASK_RUN_RANK
 from node.worker.device import this_device, vetting_enabled
-from node.worker.errors import JobTimeoutError
+from node.worker.errors import JobTimeoutError, failure_reply
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
@@ -42,7 +42,7 @@ def run_rank(
     base = {"job_id": job_id, "rank": rank, "device": device["id"]}
     left = deadline - started
     if left <= 0:
-        return {**base, "ok": False, "error": {"code": JobTimeoutError.code, "message": "deadline passed"}}
+        return {**base, **failure_reply(JobTimeoutError.code, "deadline passed")}
     job = {
         "job_id": job_id,
         "rank": rank,

@@ -19,7 +19,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import IO, Any
 
-from node.worker.errors import JobTimeoutError, OutOfMemoryError, WorkerCrashedError
+from node.worker.errors import JobTimeoutError, OutOfMemoryError, WorkerCrashedError, failure_reply
 
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
@@ -108,10 +108,6 @@ def kill_descendants() -> None:
                 os.waitpid(pid, 0)
 
 
-def _failure(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message}}
-
-
 def _child(job: dict[str, Any], write_fd: int, keep: int) -> None:
     """In the forked job process: its own session, no control pipes, then the rank."""
     try:
@@ -146,7 +142,7 @@ def run_job(job: dict[str, Any], timeout_s: float, memory_limit: int, control_fd
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                reply = _failure(JobTimeoutError.code, f"job ran past its deadline ({timeout_s:.1f} s)")
+                reply = failure_reply(JobTimeoutError.code, f"job ran past its deadline ({timeout_s:.1f} s)")
                 break
             if receiver.poll(min(_WATCH_S, left)):
                 try:
@@ -157,7 +153,7 @@ def run_job(job: dict[str, Any], timeout_s: float, memory_limit: int, control_fd
             used = resident_bytes(os.getpid())
             peak = max(peak, used)
             if used > memory_limit:
-                reply = _failure(
+                reply = failure_reply(
                     OutOfMemoryError.code,
                     f"job used {used} bytes of host memory, over its limit of {memory_limit}; killed",
                 )
@@ -188,12 +184,12 @@ def _reap(pid: int) -> tuple[int | None, int]:
 def _crash(status: tuple[int | None, int]) -> dict[str, Any]:
     code = status[0]
     if code is not None and os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGALRM:
-        return _failure(JobTimeoutError.code, "job process reached its deadline alarm")
+        return failure_reply(JobTimeoutError.code, "job process reached its deadline alarm")
     if code is not None and os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGKILL:
         # SIGKILL before any reply is what the kernel's OOM killer (or RLIMIT_AS) does.
-        return _failure(OutOfMemoryError.code, "job process was killed (SIGKILL), likely out of memory")
+        return failure_reply(OutOfMemoryError.code, "job process was killed (SIGKILL), likely out of memory")
     exit_code = os.waitstatus_to_exitcode(code) if code is not None else "unknown"
-    return _failure(WorkerCrashedError.code, f"job process died with exit code {exit_code}")
+    return failure_reply(WorkerCrashedError.code, f"job process died with exit code {exit_code}")
 
 
 def main() -> None:

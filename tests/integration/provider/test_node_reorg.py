@@ -20,6 +20,7 @@ from provider_bench import (
     deploy_network,
     make_provider,
     net_of,
+    tip_of,
 )
 
 from neurolink.devnet.accounts import dev_account
@@ -88,9 +89,8 @@ def test_a_settlement_undone_by_a_reorg_is_redone_and_paid_once(
         )
     finally:
         daemon.stop()
-    # The one provider also concluded the job, so it gets half the fee as the settlement tip.
-    fee = payment - net_of(network, payment)
-    paid = net_of(network, payment) + fee // 2
+    # The one provider also concluded the job, so it gets the settlement tip too.
+    paid = net_of(network, payment) + tip_of(network, payment)
     assert token.balanceOf(provider.address).call() == balance + paid, "paid once"
     assert daemon.ledger.job(job_id).earned == earned  # type: ignore[union-attr]
     assert daemon.ledger.totals()["earned"] == earned
