@@ -53,6 +53,28 @@ def _balances(network: Network, providers: list[ProviderHome]) -> list[int]:
     return [network.token.functions.balanceOf(p.address).call() for p in providers]
 
 
+def _wait_three_shares(
+    network: Network,
+    providers: list[ProviderHome],
+    nodes: list[NodeProcess],
+    *,
+    before: list[int],
+    payment: int,
+    what: str,
+) -> None:
+    """Every provider withdrew its third of the net payment; the one that concluded also the tip."""
+    share, tip = net_of(network, payment) // 3, tip_of(network, payment)
+    wait_until(
+        lambda: (
+            sorted(a - b for a, b in zip(_balances(network, providers), before, strict=True))
+            == [share, share, share + tip]
+        ),
+        30,
+        what,
+        process=nodes,
+    )
+
+
 def test_a_job_from_a_wallet_is_run_and_paid(
     network: Network, providers: list[ProviderHome], nodes: list[NodeProcess], host: Host
 ) -> None:
@@ -83,16 +105,8 @@ def test_three_nodes_settle_a_k3_job_with_the_expected_payouts(
     payment = 6 * TOKEN
     job_id = create_job(network, benchmark_spec(3, seed=12), host, payment=payment, replicas=3)
     wait_settled(network, job_id, 180, f"job {job_id} settled", process=nodes)
-    share, tip = net_of(network, payment) // 3, tip_of(network, payment)
-    wait_until(
-        lambda: (
-            sorted(a - b for a, b in zip(_balances(network, providers), before, strict=True))
-            == [share, share, share + tip]
-        ),
-        30,
-        "three withdrawals (the last revealer tipped for settling)",
-        process=nodes,
-    )
+    tipped = "three withdrawals (the last revealer tipped for settling)"
+    _wait_three_shares(network, providers, nodes, before=before, payment=payment, what=tipped)
     slots = network.market.functions.getSlots(job_id).call()
     assert {s[0] for s in slots} == {p.address for p in providers}
     assert len({s[4] for s in slots}) == 1, "all three revealed the same digest"
@@ -128,15 +142,8 @@ def test_a_poisoned_job_settles_as_an_error_result_and_pays_everyone(
     assert record is not None
     expected = cid_to_digest(store.put_bytes(record.to_bytes()))
     assert bytes(network.market.functions.resultOf(job_id).call()) == expected, "the error is the result"
-    share, tip = net_of(network, payment) // 3, tip_of(network, payment)
-    wait_until(
-        lambda: (
-            sorted(a - b for a, b in zip(_balances(network, providers), before, strict=True))
-            == [share, share, share + tip]
-        ),
-        30,
-        "three paid withdrawals",
-        process=nodes,
+    _wait_three_shares(
+        network, providers, nodes, before=before, payment=payment, what="three paid withdrawals"
     )
     assert [network.staking.functions.stakeOf(p.address).call() for p in providers] == stakes, (
         "nobody slashed"
