@@ -297,13 +297,29 @@ def result(
     ),
     args: ChainArgs,
 ) -> None:
-    """Download a settled job's result by CID and verify it against the on-chain digest."""
+    """Download a settled job's result by CID, verify it against the on-chain digest, and write its
+    metrics (verified figures, timeline, throughput floors) beside it."""
     fetched = args.client(needs_account=False).result(job_id, out)
     figures = [f"  {key}: {value}" for key, value in fetched.figures.items()]
-    args.emit(
-        fetched.as_dict(),
-        "\n".join([f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)", *figures]),
-    )
+    lines = [f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)", *figures]
+    args.emit(fetched.as_dict(), "\n".join([*lines, *_timeline(fetched.metrics_path, fetched.metrics)]))
+
+
+def _timeline(path: Path | None, metrics: dict[str, Any]) -> list[str]:
+    from neurolink.cli.output import when
+
+    if "settled_at" not in metrics:
+        return [f"metrics: {path} (no timeline: the RPC returned no logs for this job)"]
+    lines = [
+        f"metrics: {path}",
+        f"  created {when(metrics['created_at'])}, settled {when(metrics['settled_at'])}"
+        f" ({metrics['submit_to_settled_s']} s)",
+    ]
+    for p in metrics["providers"]:
+        span = f"claim to commit {p['claim_to_commit_s']} s" if "claim_to_commit_s" in p else "no commitment"
+        floor = f", at least {p['tflops_at_least']} TFLOP/s" if "tflops_at_least" in p else ""
+        lines.append(f"  {p['address']}: {span}{floor}")
+    return lines
 
 
 @job_app.command()

@@ -1,5 +1,6 @@
 """The requester's SDK: quote, submit (upload, escrow), status, wait, result (fetch, verify), cancel, list."""
 
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -102,9 +103,12 @@ class JobResult:
     size: int
     # Scalars of a JSON result, names and shapes of a safetensors one.
     figures: dict[str, Any] = field(default_factory=dict)
+    # metrics.json beside the result (coordinator.jobmetrics) and what it holds.
+    metrics_path: Path | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "path": str(self.path)}
+        return {**asdict(self), "path": str(self.path), "metrics_path": str(self.metrics_path)}
 
 
 @dataclass(frozen=True)
@@ -464,7 +468,42 @@ class Client:
         # get_file re-hashes every block against the CID and only then moves the file into place.
         self.store.get_file(cid, fetched)
         path, figures = place(fetched, job_id)
-        return JobResult(job_id, cid, current.result_digest, path, path.stat().st_size, figures)
+        metrics = self._metrics(job_id, path, cid)
+        metrics_path = path.with_name(f"job-{job_id}-metrics.json")
+        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        size = path.stat().st_size
+        return JobResult(job_id, cid, current.result_digest, path, size, figures, metrics_path, metrics)
+
+    def _metrics(self, job_id: int, path: Path, cid: str) -> dict[str, Any]:
+        from coordinator.jobmetrics import SlotTimes, Timeline, assemble
+        from coordinator.resultfile import read_json, verified_metrics
+
+        market = self.contracts.market
+        parsed = read_json(path)
+        verified = parsed if isinstance(parsed, dict) else verified_metrics(path)
+        result = {"file": path.name, "cid": cid}
+        created = next(self._logs(market, "JobCreated", jobId=job_id), None)
+        since = int(created["blockNumber"]) if created is not None else None
+        settled = next(self._logs(market, "JobSettled", since, jobId=job_id), None)
+        if created is None or settled is None:  # an RPC that pruned its logs: the figures still hold
+            return assemble(job_id, result, verified, None)
+
+        def by_provider(event: str) -> dict[str, Any]:
+            return {e["args"]["provider"]: e for e in self._logs(market, event, since, jobId=job_id)}
+
+        claims, commits = by_provider("JobClaimed"), by_provider("ResultCommitted")
+        times: dict[int, int] = {}
+
+        def at(event: Any) -> int:
+            number = int(event["blockNumber"])
+            if number not in times:
+                times[number] = int(self.w3.eth.get_block(number)["timestamp"])
+            return times[number]
+
+        slots = tuple(
+            SlotTimes(p, at(claim), at(commits[p]) if p in commits else None) for p, claim in claims.items()
+        )
+        return assemble(job_id, result, verified, Timeline(at(created), at(settled), slots))
 
     # ------------------------------------------------------------------------------ manage
 

@@ -151,7 +151,28 @@ def render() -> str:
     ]
     for kind, example in EXAMPLES.items():
         lines += [f"### {kind}", "", "```json", json.dumps(example, indent=2), "```", ""]
-    return "\n".join(lines)
+    return "\n".join([*lines, *RESULT_SECTION])
+
+
+RESULT_SECTION: Final = [
+    "## What a requester gets back",
+    "",
+    "`neurolink job result ID -o DIR` writes `DIR/job-ID-result.<ext>` (`.safetensors` for inference",
+    "and training, `.json` for a benchmark), checked against the digest the providers agreed on, and",
+    "`DIR/job-ID-metrics.json`:",
+    "",
+    "- `verified`: the figures the result itself carries, covered by the same digest as the data: a",
+    "  training job's `epoch_loss`, `final_loss` and `steps`, an inference job's `rows` (both in the",
+    "  safetensors metadata under `neurolink.metrics`), a benchmark's whole JSON (`size`, `dtype`,",
+    "  `iterations`, `flop_per_rank`, one `sha256` per rank). Timings differ per provider and are never",
+    "  part of a result.",
+    "- `created_at`, `settled_at`, `submit_to_settled_s`: block timestamps of creation and settlement.",
+    "- `providers`: per slot holder, `claimed_at`, `committed_at`, `claim_to_commit_s` and, for a",
+    "  benchmark, `tflops_at_least` = the result's FLOPs / claim-to-commit time. A provider computes",
+    "  between its claim and its commitment, so this is a floor on its rate that nobody can inflate",
+    "  (block timestamps are whole seconds: a gap under a second counts as one).",
+    "",
+]
 
 
 if __name__ == "__main__":

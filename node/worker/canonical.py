@@ -1,7 +1,10 @@
-"""Canonical result bytes: safetensors with sorted keys and no metadata, or compact sorted JSON."""
+"""Canonical result bytes: safetensors with sorted keys and only the verified metrics, or sorted JSON."""
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from neurolink.results import METRICS_KEY
 
 if TYPE_CHECKING:
     import torch
@@ -10,12 +13,14 @@ SAFETENSORS = "application/vnd.safetensors"
 JSON = "application/json"
 
 
-def tensors_bytes(tensors: "dict[str, torch.Tensor]") -> bytes:
-    """Tensors on the CPU, contiguous, in sorted key order, no metadata: same tensors, same bytes."""
+def tensors_bytes(tensors: "dict[str, torch.Tensor]", metrics: Mapping[str, Any] | None = None) -> bytes:
+    """Tensors on the CPU, contiguous, in sorted key order, and `metrics` (deterministic figures only) as
+    canonical JSON in the metadata: same tensors and figures, same bytes."""
     from safetensors.torch import save
 
-    return bytes(save({k: tensors[k].detach().to("cpu").contiguous() for k in sorted(tensors)}))
+    metadata = {METRICS_KEY: json_bytes(dict(metrics)).decode()} if metrics else None
+    return bytes(save({k: tensors[k].detach().to("cpu").contiguous() for k in sorted(tensors)}, metadata))
 
 
-def json_bytes(value: dict[str, Any]) -> bytes:
+def json_bytes(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()

@@ -66,6 +66,12 @@ def test_wallet_lifecycle_pays_the_honest_and_slashes_the_cheater(
     fetched = devnet.cli_json("job", "result", str(job["job_id"]), "-o", str(tmp_path / "out"))
     assert Path(fetched["path"]).stat().st_size == fetched["size"] > 0
     assert fetched["digest"] == final["result_digest"]
+    metrics = json.loads(Path(fetched["metrics_path"]).read_text())
+    assert metrics == fetched["metrics"] and metrics["verified"]["flop_per_rank"] == 2 * 64**3 * 2
+    assert metrics["created_at"] <= metrics["settled_at"]
+    assert sorted(p["address"] for p in metrics["providers"]) == sorted(final["providers"])
+    floors = [p["tflops_at_least"] for p in metrics["providers"] if p["address"] != CHEATER]
+    assert len(floors) == 2 and all(f > 0 for f in floors), "each honest provider's rate has a floor"
 
     assert token.balanceOf(requester).call() == paid_before - 3 * TOKEN, "charged exactly once"
     assert staking.stakeOf(CHEATER).call() == stakes[CHEATER] - int(job["collateral"])

@@ -116,6 +116,10 @@ def test_an_operator_in_its_own_home_takes_a_job_whose_input_only_the_requester_
         assert address in final["providers"], "the operator's node claimed, computed and revealed"
         fetched = requester.json("job", "result", str(job["job_id"]), "-o", str(work / "out"))
         assert fetched["digest"] == final["result_digest"]
+        verified = fetched["metrics"]["verified"]
+        assert verified["steps"] == 64 // 16 and verified["final_loss"] == verified["epoch_loss"][-1] > 0
+        shown = requester.cli("job", "result", str(job["job_id"]), "-o", str(work / "again"))
+        assert f"final_loss: {verified['final_loss']}" in shown.stdout and "claim to commit" in shown.stdout
         assert any(j["job_id"] == job["job_id"] for j in requester.json("job", "list")["jobs"])
         earned = operator.json("node", "status")
         assert earned["jobs"] and earned["stake"] == 200 * 10**18

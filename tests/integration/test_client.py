@@ -189,6 +189,12 @@ def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: P
 
     result = client.result(job.job_id, tmp_path / "out")
     assert result.cid == honest and result.path.read_bytes() == b"the honest result"
+    assert result.metrics_path == result.path.with_name(f"job-{job.job_id}-metrics.json")
+    metrics = json.loads(result.metrics_path.read_text())
+    assert metrics["verified"] == {}, "an opaque result carries no figures"
+    assert metrics["created_at"] <= metrics["settled_at"]
+    committed = {p["address"]: p["claim_to_commit_s"] >= 0 for p in metrics["providers"]}
+    assert committed == {dev_account(i).address: True for i in PROVIDERS}
 
 
 def test_unknown_job_and_missing_result_are_named(client: Client, tmp_path: Path) -> None:

@@ -34,3 +34,32 @@ def test_anything_else_is_binary_with_no_figures(tmp_path: Path, data: bytes) ->
     raw = tmp_path / "r"
     raw.write_bytes(data)
     assert describe(raw) == (".bin", {})
+
+
+def test_a_trained_result_shows_the_figures_it_carries(tmp_path: Path) -> None:
+    import torch
+
+    from coordinator.resultfile import verified_metrics
+    from node.worker.canonical import tensors_bytes
+
+    raw = tmp_path / ".fetched"
+    carried = {"epoch_loss": [1.5, 0.75], "final_loss": 0.75, "steps": 8}
+    raw.write_bytes(tensors_bytes({"w": torch.ones(2, 2)}, carried))
+    assert verified_metrics(raw) == carried
+    path, figures = place(raw, 4)
+    assert figures == {"tensors": 1, "w": "F32 [2, 2]", "final_loss": 0.75, "steps": 8}
+    assert verified_metrics(path) == carried
+
+
+def test_metrics_that_are_not_a_json_object_are_ignored(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save
+
+    from coordinator.resultfile import verified_metrics
+    from neurolink.results import METRICS_KEY
+
+    for carried in ("not json", "[1, 2]"):
+        raw = tmp_path / "r"
+        raw.write_bytes(save({"w": torch.ones(1)}, {METRICS_KEY: carried}))
+        assert verified_metrics(raw) == {}
+        assert describe(raw) == (".safetensors", {"tensors": 1, "w": "F32 [1]"})

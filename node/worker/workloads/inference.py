@@ -43,8 +43,8 @@ def run_inference(ctx: RankContext, w: InferenceWorkload) -> Outcome:
                 chunks.setdefault(key, []).append(value)
     counts = [b - a for a, b in (shard_bounds(total, ctx.world_size, r) for r in range(ctx.world_size))]
     outputs = {k: all_gather_rows(torch.cat(v), counts) for k, v in sorted(chunks.items())}
-    metrics = {"rows": total, "rows_on_rank": hi - lo}
-    return Outcome(tensors_bytes(outputs) if ctx.rank == 0 else None, SAFETENSORS, metrics)
+    result = tensors_bytes(outputs, {"rows": total}) if ctx.rank == 0 else None
+    return Outcome(result, SAFETENSORS, {"rows": total, "rows_on_rank": hi - lo})
 
 
 def _named_outputs(value: object) -> dict[str, torch.Tensor]:

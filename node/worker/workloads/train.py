@@ -39,7 +39,7 @@ def run_train(ctx: RankContext, w: TrainWorkload) -> Outcome:
     if ctx.rank:
         return Outcome(None, SAFETENSORS, metrics)
     weights = {k: v.to(torch.float32) for k, v in model.state_dict().items()}
-    return Outcome(tensors_bytes(weights), SAFETENSORS, metrics)
+    return Outcome(tensors_bytes(weights, metrics), SAFETENSORS, metrics)
 
 
 def _dataset(ctx: RankContext, w: TrainWorkload) -> tuple[torch.Tensor, torch.Tensor]:
