@@ -8,7 +8,6 @@ leaks between jobs.
 import json
 import math
 import os
-import platform
 import resource
 import signal
 import time
@@ -20,6 +19,7 @@ from typing import Any
 import torch
 
 from neurolink.errors import VettingError
+from neurolink.machine import cpu_model
 from neurolink.spec import JobSpec
 from node.worker.context import Outcome, RankContext
 from node.worker.errors import (
@@ -133,15 +133,8 @@ def _hardware(device: torch.device, min_vram_mib: int, max_memory: int, threads:
         name = props.name
     else:
         # CPU slots have no VRAM; the memory a job may use is `limits.max_memory_bytes`.
-        name = _cpu_model()
+        name = cpu_model()
     return {"kind": device.type, "name": name, "threads": threads, "torch": torch.__version__}
-
-
-def _cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    models = (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    return next(models, platform.machine())
 
 
 def _limit_memory(max_bytes: int) -> None:
