@@ -21,6 +21,7 @@ import torch
 from neurolink.errors import VettingError
 from neurolink.machine import cpu_model
 from neurolink.spec import JobSpec
+from neurolink.vetting import vet_job
 from node.worker.context import Outcome, RankContext
 from node.worker.errors import (
     DevicesUnavailableError,
@@ -31,6 +32,12 @@ from node.worker.errors import (
     WorkloadError,
     failure_reply,
 )
+
+
+def preload() -> None:
+    """In the zygote, before any fork: what every job would otherwise import on its first call (torch's
+    manual_seed pulls in torch._dynamo), so each forked job starts with it done."""
+    torch.manual_seed(0)
 
 
 def child_main(conn: Connection, job_json: str) -> None:
@@ -166,8 +173,6 @@ def _make_deterministic(seed: int, threads: int) -> None:
 
 def _check_inputs(spec: JobSpec, staged: dict[str, str], vet: bool) -> dict[str, Path]:
     """The staged inputs, after exactly the static vetting `neurolink job submit` runs for requesters."""
-    from neurolink.vetting import vet_job
-
     paths: dict[str, Path] = {}
     for name in spec.inputs:
         if name not in staged:
