@@ -5,7 +5,9 @@
 Runs a devnet of its own (anvil, provider nodes with their CPU device workers, the keeper) in a
 temporary home, prints one JSON line with the figures and the devnet's configuration, and writes it
 (with the commit, date and machine) to docs/bench/network.json. Each latency sample also says when
-the requester saw the job claimed, committed and revealed (the client's polling resolution).
+the requester saw the job claimed, committed and revealed, and, from the nodes' JSON logs, when the
+k-th node (k = the job's replicas) queued, claimed, started computing, finished, committed and revealed it:
+where the time goes.
 """
 
 import argparse
@@ -18,6 +20,37 @@ import time
 from pathlib import Path
 
 from neurolink.bench import BenchRun, summary
+
+# Node log messages marking a job's way through a provider, in order (node/daemon/daemon.py).
+STEPS = {
+    "job queued": "queued",
+    "claim sent": "claim_sent",
+    "computing": "computing",
+    "computed": "computed",
+    "commit sent": "commit_sent",
+    "reveal sent": "reveal_sent",
+}
+
+
+def node_steps(logs: list[Path], job_id: int, replicas: int, submitted_at: float) -> dict[str, float]:
+    """Seconds from submission until the first node queued job `job_id`, and until the `replicas`-th
+    node took each later step (its last attempt at it: a claim that lost a race is sent again)."""
+    times: dict[str, list[float]] = {}
+    for log in logs:
+        last: dict[str, float] = {}
+        for line in log.read_text().splitlines():
+            entry = json.loads(line) if line.startswith("{") else {}
+            step = STEPS.get(entry.get("msg", ""))
+            if step is not None and entry.get("job_id") == job_id:
+                last[step] = float(entry["ts"]) - submitted_at
+        for step, at in last.items():
+            times.setdefault(step, []).append(at)
+    out = {}
+    for step, seen in times.items():
+        nth = 1 if step == "queued" else replicas
+        if len(seen) >= nth:
+            out[f"node_{step}"] = round(sorted(seen)[nth - 1], 3)
+    return out
 
 
 def main() -> int:
@@ -66,7 +99,7 @@ def main() -> int:
 
         def latency(replicas: int) -> dict[str, float]:
             """Seconds from submit to settled, and when the requester saw each step on the way."""
-            seen: dict[str, float] = {}
+            seen: dict[str, float] = {"job_id": 0, "submitted_at": time.time()}
             start = time.perf_counter()
 
             def on_change(state: JobState) -> None:
@@ -82,6 +115,7 @@ def main() -> int:
 
             job = client.submit(trivial(replicas), options)
             seen["created"] = round(time.perf_counter() - start, 3)
+            seen["job_id"] = job.job_id
             final = client.wait(job.job_id, timeout=120, on_change=on_change)
             if final.phase != JobPhase.SETTLED:
                 raise SystemExit(f"job {job.job_id} ended {final.phase.name}, not settled")
@@ -91,6 +125,10 @@ def main() -> int:
         latency(3)
         k1 = [latency(1) for _ in range(args.runs)]
         k3 = [latency(3) for _ in range(args.runs)]
+        logs = [Path(p["log"]) for p in devnet["processes"] if p["role"] == "provider"]
+        for replicas, runs in ((1, k1), (3, k3)):
+            for r in runs:
+                r.update(node_steps(logs, int(r["job_id"]), replicas, r.pop("submitted_at")))
 
         start = time.perf_counter()
         ids = [client.submit(trivial(1), options).job_id for _ in range(args.jobs)]
@@ -107,6 +145,11 @@ def main() -> int:
     def samples(runs: list[dict[str, float]]) -> list[dict[str, float]]:
         return [{k: round(v, 3) for k, v in r.items()} for r in runs]
 
+    def stages(runs: list[dict[str, float]]) -> dict[str, float]:
+        """Median seconds since submission at each step seen in every sample."""
+        keys = [k for k in runs[0] if k != "job_id" and all(k in r for r in runs)]
+        return {k: summary(r[k] for r in runs)["median"] for k in sorted(keys, key=lambda k: runs[0][k])}
+
     report = run.save({
         "devnet": {
             "providers": plan.providers,
@@ -119,8 +162,10 @@ def main() -> int:
         },
         "devnet_startup_s": round(startup_s, 1),
         "k1_submit_to_settled_s": summary(r["total"] for r in k1),
+        "k1_stage_medians_s": stages(k1),
         "k1_samples": samples(k1),
         "k3_submit_to_settled_s": summary(r["total"] for r in k3),
+        "k3_stage_medians_s": stages(k3),
         "k3_samples": samples(k3),
         "burst_jobs": args.jobs,
         "burst_submitted_s": round(submitted_s, 2),
