@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from neurolink.bench import BenchRun, summary
@@ -133,11 +134,10 @@ def main() -> int:
         start = time.perf_counter()
         ids = [client.submit(trivial(1), options).job_id for _ in range(args.jobs)]
         submitted_s = time.perf_counter() - start
-        for job_id in ids:
-            phase = client.wait(job_id, timeout=600).phase
-            if phase != JobPhase.SETTLED:
-                raise SystemExit(f"burst job {job_id} ended {phase.name}, not settled")
+        # A job no node claimed in its window expires: counted, not settled (the keeper closes it).
+        ended = [client.wait(job_id, timeout=600).phase for job_id in ids]
         burst_s = time.perf_counter() - start
+        unsettled = Counter(p.name.lower() for p in ended if p != JobPhase.SETTLED)
     finally:
         control.down(home)
         shutil.rmtree(home, ignore_errors=True)
@@ -170,7 +170,8 @@ def main() -> int:
         "burst_jobs": args.jobs,
         "burst_submitted_s": round(submitted_s, 2),
         "burst_s": round(burst_s, 2),
-        "settled_jobs_per_minute": round(60 * args.jobs / burst_s, 1),
+        "burst_not_settled": dict(unsettled),
+        "settled_jobs_per_minute": round(60 * (args.jobs - sum(unsettled.values())) / burst_s, 1),
     })  # fmt: skip
     print(json.dumps(report))
     return 0
