@@ -65,7 +65,10 @@ class BenchRun:
         return {
             "bench": self.name,
             "commit": _git(self.root, "rev-parse", "HEAD"),
-            "uncommitted_changes": bool(_git(self.root, "status", "--porcelain", "--untracked-files=no")),
+            # Results written by earlier benchmark runs are not changes to what is measured.
+            "uncommitted_changes": bool(
+                _git(self.root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/bench")
+            ),
             "date": self.started.isoformat(timespec="seconds"),
             "command": shlex.join(["python", str(shown), *sys.argv[1:]]),
             "machine": {**self.machine, "load_1m_at_end": end_load},
