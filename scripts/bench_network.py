@@ -1,6 +1,6 @@
 """Network benchmark: submit-to-settled latency of a trivial job (k=1, k=3) and settled jobs per minute.
 
-    .venv/bin/python scripts/bench_network.py [--runs 5] [--jobs 30] [--providers 3]
+    .venv/bin/python scripts/bench_network.py [--runs 5] [--jobs 30] [--providers 3] [--broker URL]
 
 Runs a devnet of its own (anvil, provider nodes with their CPU device workers, the keeper) in a
 temporary home, prints one JSON line with the figures and the devnet's configuration, and writes it
@@ -59,8 +59,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="latency samples per replica count")
     parser.add_argument("--jobs", type=int, default=30, help="jobs submitted at once for throughput")
     parser.add_argument("--providers", type=int, default=3)
+    parser.add_argument("--broker", default="sqlite", help="the nodes' Celery broker (default: embedded)")
     args = parser.parse_args()
-    run = BenchRun("network")
+    # The default (embedded) broker's figures are docs/bench/network.json; another's, network-redis.json.
+    run = BenchRun("network" if args.broker == "sqlite" else f"network-{args.broker.split(':', 1)[0]}")
 
     home = Path(tempfile.mkdtemp(prefix="neurolink-bench-network-"))
     os.environ["NEUROLINK_HOME"] = str(home)
@@ -75,7 +77,7 @@ def main() -> int:
     from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
     from node.daemon.config import load_node_config
 
-    plan = NetworkPlan(providers=args.providers)
+    plan = NetworkPlan(providers=args.providers, broker=args.broker)
     t0 = time.monotonic()
     devnet = control.up(home, port=free_port(), plan=plan)
     startup_s = time.monotonic() - t0
@@ -154,7 +156,7 @@ def main() -> int:
         "devnet": {
             "providers": plan.providers,
             "cpu_slots_per_node": NODE_CPU_SLOTS,
-            "broker": node_settings.broker_url,
+            "broker": plan.broker,
             "node_poll_interval_s": node_config.poll_interval,
             "keeper_interval_s": plan.keeper_interval,
             "anvil_block_time_s": devnet["anvil"]["block_time"],

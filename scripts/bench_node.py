@@ -5,7 +5,7 @@
 Starts anvil, the contracts, one host with two CPU device workers and three provider daemons
 (`neurolink node run --no-workers`), then runs `--jobs` tiny GEMM benchmark jobs with k = 1 and as
 many with k = 3, one at a time; prints one JSON object with the medians and ranges and writes it (with
-the commit, date and machine) to docs/bench/node.json.
+the commit, date and machine) to docs/bench/node-<broker kind>.json.
 """
 
 import argparse
@@ -67,7 +67,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10, help="Jobs per replica count.")
     parser.add_argument("--slots", type=int, default=2, help="CPU device workers on the host")
     args = parser.parse_args()
-    run = BenchRun("node")
+    # One file per broker kind: docs/bench/node-sqlite.json, node-redis.json.
+    run = BenchRun(f"node-{args.broker.split(':', 1)[0]}")
     with tempfile.TemporaryDirectory(prefix="neurolink-bench-node-") as folder, start_anvil() as anvil:
         network = deploy_network(anvil)
         host = make_host(Path(folder), args.broker, slots=args.slots)
