@@ -207,7 +207,9 @@ class Daemon:
         try:
             return int(self.market.w3.eth.block_number) != head
         except Exception:
-            return True  # the tick's own boundaries report the outage
+            # An outage: the next tick (at `poll_interval`) reports it and backs off; asking again
+            # every HEAD_POLL_S would only hammer the endpoint.
+            return False
 
     def request_stop(self) -> None:
         self._stop.set()
