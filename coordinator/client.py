@@ -1,6 +1,7 @@
 """The requester's SDK: quote, submit (upload, escrow), status, wait, result (fetch, verify), cancel, list."""
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from web3.contract import Contract
     from web3.types import TxReceipt
 
+    from neurolink.chain.heads import NewHeads
     from neurolink.config import Settings
     from neurolink.content import ContentStore
     from neurolink.spec import JobSpec
@@ -153,6 +155,9 @@ class Client:
         self.pricing = pricing or PricingParams()
         self._sender = TxSender(self.w3, account) if account is not None else None
         self._store: ContentStore | None = None
+        # New blocks, for `wait` (started on first use): set at each one, while subscribed.
+        self._news = threading.Event()
+        self._heads: NewHeads | None = None
 
     # ------------------------------------------------------------------------------ helpers
 
@@ -399,27 +404,54 @@ class Client:
         on_change: Callable[[JobState], None] | None = None,
         settle_when_due: bool = True,
     ) -> JobState:
-        """Follow the job until it is closed; settles it once due (anyone may) unless told not to."""
+        """Follow the job until it is closed; settles it once due (anyone may) unless told not to.
+
+        The job changes only in a new block: it is read again at each one (announced by a new-block
+        subscription where the RPC has one, else seen by polling the block number), and once a second
+        besides, in case an announcement went missing.
+        """
         deadline = time.monotonic() + timeout
-        interval = max(poll_latency(self.w3), 0.05)
+        self._subscribe()
         last: tuple[Any, ...] | None = None
+        seen_block, read_at = -1, 0.0
         while True:
-            current = self.status(job_id)
-            r = current.record
-            key = (current.phase, r.claimed, r.committed, r.revealed)
-            if key != last and on_change is not None:
-                on_change(current)
-            last = key
-            if closed(current.phase):
-                return current
-            if settle_when_due and self._due(current):
-                self._settle(job_id)
-                continue
+            block = int(self.w3.eth.block_number)
+            if block != seen_block or time.monotonic() - read_at >= 1.0:
+                seen_block, read_at = block, time.monotonic()
+                current = self.status(job_id)
+                r = current.record
+                key = (current.phase, r.claimed, r.committed, r.revealed)
+                if key != last and on_change is not None:
+                    on_change(current)
+                last = key
+                if closed(current.phase):
+                    return current
+                if settle_when_due and self._due(current):
+                    self._settle(job_id)
+                    continue
             if time.monotonic() > deadline:
                 raise JobWaitTimeoutError(
                     f"job {job_id} still {current.phase.name.lower()} after {timeout:.0f}s"
                 )
-            time.sleep(interval)
+            self._await_block()
+
+    def _await_block(self) -> None:
+        """Until the next block is announced (at most a second), or a polling interval without news."""
+        if self._heads is not None and self._heads.live:
+            self._news.wait(1.0)
+            self._news.clear()
+        else:
+            time.sleep(max(poll_latency(self.w3), 0.02))
+
+    def _subscribe(self) -> bool:
+        """Whether new blocks are announced (a subscription, opened once per client)."""
+        from neurolink.chain.heads import NewHeads
+
+        if self._heads is None:
+            url = str(getattr(self.w3.provider, "endpoint_uri", "") or self.settings.rpc_url)
+            self._heads = NewHeads(url)
+            self._heads.start(self._news.set, ready_timeout=1.0)
+        return self._heads.live
 
     def _due(self, current: JobState) -> bool:
         if current.phase == JobPhase.SETTLEABLE:

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/bench_content.py [--size-mb 100] [--runs 3] [--kubo-url URL]
 
 Without --kubo-url a js-ipfs daemon (`make ipfs`) is started offline in a temporary repository.
-Prints a markdown table (median MB/s over the runs) and one JSON line.
+Prints a markdown table (median MB/s over the runs) and one JSON line, which it also writes (with
+the commit, date and machine) to docs/bench/content.json.
 """
 
 import argparse
@@ -12,10 +13,13 @@ import os
 import statistics
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from neurolink.bench import BenchRun, summary
 from neurolink.content import ContentStore, KuboStore, LocalStore
 from neurolink.content.testing import jsipfs_daemon
 
@@ -41,7 +45,15 @@ def kubo_url(given: str | None, workdir: Path) -> Iterator[str]:
         yield daemon.api_url
 
 
-def bench(store: ContentStore, workdir: Path, size: int, runs: int) -> dict[str, float]:
+def daemon_version(url: str) -> str:
+    """What the RPC API says it is: "<agent> <version>" (js-ipfs and Kubo both answer /version)."""
+    request = urllib.request.Request(f"{url}/api/v0/version", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = json.loads(response.read())
+    return f"{answer.get('Agent', answer.get('System', 'ipfs'))} {answer['Version']}".strip()
+
+
+def bench(store: ContentStore, workdir: Path, size: int, runs: int) -> dict[str, Any]:
     """Each run adds fresh content (no deduplication) and fetches it back, both timed."""
     source, out = workdir / "input.bin", workdir / "output.bin"
     adds, gets = [], []
@@ -56,10 +68,10 @@ def bench(store: ContentStore, workdir: Path, size: int, runs: int) -> dict[str,
         if out.stat().st_size != size:
             raise SystemExit(f"{store}: fetched {out.stat().st_size} bytes, expected {size}")
     return {
-        "add_mb_s": size / MB / statistics.median(adds),
-        "get_mb_s": size / MB / statistics.median(gets),
-        "add_s": statistics.median(adds),
-        "get_s": statistics.median(gets),
+        "add_mb_s": round(size / MB / statistics.median(adds), 1),
+        "get_mb_s": round(size / MB / statistics.median(gets), 1),
+        "add_s": summary(adds),
+        "get_s": summary(gets),
     }
 
 
@@ -71,18 +83,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--kubo-url", help="an existing daemon's RPC API instead of a fresh js-ipfs")
     args = parser.parse_args()
+    run = BenchRun("content")
     with tempfile.TemporaryDirectory(prefix="bench-content-") as tmp:
         workdir = Path(tmp)
         size = args.size_mb * MB
         results = {"LocalStore": bench(LocalStore(workdir / "local"), workdir, size, args.runs)}
         with kubo_url(args.kubo_url, workdir) as url, KuboStore(url, timeout=120) as kubo:
-            name = "KuboStore (js-ipfs 0.66)" if args.kubo_url is None else f"KuboStore ({url})"
+            where = "a fresh offline daemon" if args.kubo_url is None else url
+            name = f"KuboStore ({daemon_version(url)}, {where})"
             results[name] = bench(kubo, workdir, size, args.runs)
     print(f"| backend ({args.size_mb} MB file, median of {args.runs}) | add MB/s | get MB/s |")
     print("|---|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['add_mb_s']:.1f} | {r['get_mb_s']:.1f} |")
-    print(json.dumps({"size_mb": args.size_mb, "runs": args.runs, "results": results}))
+    print(json.dumps(run.save({"size_mb": args.size_mb, "runs": args.runs, "results": results})))
     return 0
 
 

@@ -1,8 +1,10 @@
 """Execution benchmarks: dispatch overhead (SQLite, Redis vs direct), training throughput, GEMM TFLOP/s.
 
     .venv/bin/python scripts/bench_execution.py [--redis redis://127.0.0.1:6379/9] [--rounds 100]
+                                                [--runs 5] [--slots 2]
 
-Starts real device workers (2 CPU slots) per broker in a temporary home; prints one JSON object.
+Starts real device workers (one per GPU, else --slots CPU slots) per broker in a temporary home;
+prints one JSON object and writes it (with the commit, date and machine) to docs/bench/execution.json.
 """
 
 import argparse
@@ -16,6 +18,7 @@ from typing import Any
 
 import torch
 
+from neurolink.bench import BenchRun, summary
 from neurolink.config import Settings, load_settings
 from node.worker.app import TASK_PING, make_app
 from node.worker.context import RankContext
@@ -25,8 +28,8 @@ from node.worker.samples import SampleJob, benchmark_job, train_job
 from node.worker.workloads import run_workload
 
 
-def median_ms(samples: list[float]) -> float:
-    return round(statistics.median(samples) * 1000, 3)
+def ms(samples: list[float]) -> dict[str, Any]:
+    return summary(samples, scale=1000)
 
 
 def direct_job(job: SampleJob, threads: int) -> float:
@@ -56,31 +59,37 @@ def dispatch_overhead(settings: Settings, rounds: int, threads: int) -> dict[str
         job_s.append(time.perf_counter() - started)
         direct_s.append(direct_job(trivial, threads))
     return {
-        "ping_roundtrip_ms": median_ms(ping_s),
-        "trivial_job_ms": median_ms(job_s),
-        "trivial_job_direct_ms": median_ms(direct_s),
-        "trivial_job_added_ms": round(median_ms(job_s) - median_ms(direct_s), 3),
+        "ping_roundtrip_ms": ms(ping_s),
+        "trivial_job_ms": ms(job_s),
+        "trivial_job_direct_ms": ms(direct_s),
+        "trivial_job_added_ms": round((statistics.median(job_s) - statistics.median(direct_s)) * 1000, 3),
     }
 
 
 def training_throughput(settings: Settings, runs: int) -> dict[str, Any]:
     dispatcher = Dispatcher(settings)
-    out: dict[str, Any] = {}
+    shape: dict[str, Any] = {
+        "epochs": 2,
+        "rows": 8192,
+        "batch_size": 256,
+        "in_features": 64,
+        "hidden": (512, 512),
+    }
+    out: dict[str, Any] = {"job": shape}
     for devices in (1, 2):
-        job = train_job(
-            devices=devices, epochs=2, rows=8192, batch_size=256, in_features=64, hidden=(512, 512)
-        )
+        job = train_job(devices=devices, **shape)
         rates, walls = [], []
         for i in range(runs):
             started = time.perf_counter()
             result = dispatcher.run(f"bench-train-{devices}-{uuid.uuid4().hex[:8]}-{i}", job.spec, job.inputs)
             walls.append(time.perf_counter() - started)
-            rates.append(8192 * 2 / result.timings["rank0.compute_s"])
+            rates.append(shape["rows"] * shape["epochs"] / result.timings["rank0.compute_s"])
         out[f"{devices}_slot"] = {
-            "samples_per_s": round(statistics.median(rates)),
-            "job_wall_ms": median_ms(walls),
+            "samples_per_s": summary(rates, digits=0),
+            "job_wall_ms": ms(walls),
         }
-    out["speedup_2_vs_1"] = round(out["2_slot"]["samples_per_s"] / out["1_slot"]["samples_per_s"], 3)
+    speedup = out["2_slot"]["samples_per_s"]["median"] / out["1_slot"]["samples_per_s"]["median"]
+    out["speedup_2_vs_1"] = round(speedup, 3)
     return out
 
 
@@ -102,8 +111,9 @@ def gemm(settings: Settings, threads: int, size: int, iterations: int, runs: int
     return {
         "size": size,
         "threads": threads,
-        "worker_tflops": round(statistics.median(worker), 4),
-        "plain_torch_tflops": round(statistics.median(plain), 4),
+        "iterations": iterations,
+        "worker_tflops": summary(worker, digits=4),
+        "plain_torch_tflops": summary(plain, digits=4),
         "ratio": round(statistics.median(worker) / statistics.median(plain), 3),
     }
 
@@ -113,8 +123,10 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--slots", type=int, default=2, help="CPU device slots (ignored with GPUs)")
     args = parser.parse_args()
-    report: dict[str, Any] = {"device": "cpu (no GPU on this machine)", "slots": 2}
+    run = BenchRun("execution")
+    report: dict[str, Any] = {"rounds": args.rounds, "runs": args.runs}
     for broker, url in (("sqlite", "sqlite"), ("redis", args.redis)):
         with tempfile.TemporaryDirectory(prefix="neurolink-bench-") as home:
             settings = load_settings(
@@ -123,15 +135,15 @@ def main() -> None:
                 result_backend=url,
                 queue_prefix=f"bench-{uuid.uuid4().hex[:8]}",
             )
-            with WorkerPool(settings, slots=2) as pool:
+            with WorkerPool(settings, slots=args.slots) as pool:
                 pool.start()
                 pool.wait_ready(timeout=180)
-                report["threads_per_slot"] = pool.threads
+                report["device"] = {"kind": pool.kind, "slots": pool.slots, "threads_per_slot": pool.threads}
                 report[f"dispatch_{broker}"] = dispatch_overhead(settings, args.rounds, pool.threads)
                 if broker == "redis":
                     report["training"] = training_throughput(settings, args.runs)
                     report["gemm"] = gemm(settings, pool.threads, 1024, 10, args.runs)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(run.save(report), indent=2))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Gas per call and per job lifecycle (k=1 and k=3) of the JobMarket on anvil, from real receipts."""
+"""Gas per call and per job lifecycle (k=1 and k=3) of the JobMarket on anvil, from real receipts.
+
+    .venv/bin/python scripts/bench_gas.py [--json]
+
+Writes the raw JSON (with commit, date and machine) to docs/bench/gas.json; exits 1 when a job's
+total misses its target (k=1 <= 360,000 gas, k=3 <= 830,000).
+"""
 
 import argparse
 import hashlib
@@ -6,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from neurolink.bench import BenchRun
 from neurolink.chain.provider import connect
 from neurolink.chain.tx import TxSender
 from neurolink.compiler.build import build
@@ -68,25 +75,11 @@ def lifecycle(
     return gas
 
 
-def _meta() -> dict[str, Any]:
-    """Where and from what the figures come: commit, date, machine."""
-    import datetime
-    import os
-    import platform
-    import subprocess
-
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout
-    return {
-        "commit": commit.strip(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.system()} {os.cpu_count()} cpus",
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     args = parser.parse_args()
+    run = BenchRun("gas")
     build()
     results: dict[str, Any] = {}
     with start_anvil() as anvil:
@@ -106,25 +99,32 @@ def main() -> int:
             results[f"k{k}"] = {"calls": dict(calls), "total": sum(g for _, g in calls)}
         calls = lifecycle(w3, p, requester, providers, silent_last=True)
         results["k3_commit_only_last"] = {"calls": dict(calls), "total": sum(g for _, g in calls)}
-    results["meta"] = _meta()
+    missed = {
+        k: results[f"k{k}"]["total"] for k, target in TARGETS.items() if results[f"k{k}"]["total"] > target
+    }
+    results["targets"] = {f"k{k}": target for k, target in TARGETS.items()}
+    results["targets_met"] = not missed
+    report = run.save(results)
     if args.json:
-        print(json.dumps(results))
-        return 0
-    for key in ("k1", "k3", "k3_commit_only_last"):
-        print(f"\n{key}")
-        for name, used in results[key]["calls"].items():
-            print(f"  {name:28} {used:>9,}")
-        print(f"  {'total':28} {results[key]['total']:>9,}")
-    k3 = results["k3"]
-    withdrawals = sum(g for name, g in k3["calls"].items() if name.startswith("withdraw"))
-    batched = k3["total"] - withdrawals + withdrawals // 10
-    print(f"k=3 with each provider withdrawing once per 10 jobs: {batched:,}")
-    for k, target in TARGETS.items():
-        total = results[f"k{k}"]["total"]
-        verdict = "ok" if total <= target else "MISSED"
-        print(f"k={k}: {total:,} gas per job lifecycle (target <= {target:,}: {verdict})")
-    print(f"k=3 first job on a fresh deployment: {results['k3_first_job_total']:,}")
-    return 0
+        print(json.dumps(report))
+    else:
+        for key in ("k1", "k3", "k3_commit_only_last"):
+            print(f"\n{key}")
+            for name, used in results[key]["calls"].items():
+                print(f"  {name:28} {used:>9,}")
+            print(f"  {'total':28} {results[key]['total']:>9,}")
+        k3 = results["k3"]
+        withdrawals = sum(g for name, g in k3["calls"].items() if name.startswith("withdraw"))
+        batched = k3["total"] - withdrawals + withdrawals // 10
+        print(f"k=3 with each provider withdrawing once per 10 jobs: {batched:,}")
+        for k, target in TARGETS.items():
+            total = results[f"k{k}"]["total"]
+            verdict = "ok" if total <= target else "MISSED"
+            print(f"k={k}: {total:,} gas per job lifecycle (target <= {target:,}: {verdict})")
+        print(f"k=3 first job on a fresh deployment: {results['k3_first_job_total']:,}")
+    for k, total in missed.items():
+        print(f"gas target missed: k={k} used {total:,} > {TARGETS[k]:,}", file=sys.stderr)
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -4,19 +4,21 @@
 
 Starts anvil, the contracts, one host with two CPU device workers and three provider daemons
 (`neurolink node run --no-workers`), then runs `--jobs` tiny GEMM benchmark jobs with k = 1 and as
-many with k = 3, one at a time; prints one JSON object with the medians.
+many with k = 3, one at a time; prints one JSON object with the medians and ranges and writes it (with
+the commit, date and machine) to docs/bench/node-<broker kind>.json.
 """
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from neurolink.bench import BenchRun, summary
 from neurolink.devnet.anvil import start_anvil
 from neurolink.protocol.views import JobPhase, read_phase
+from node.daemon.config import load_node_config
 from node.localnet import (
     TOKEN,
     Network,
@@ -63,28 +65,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--broker", default="sqlite", help="Celery broker and result backend URL.")
     parser.add_argument("--jobs", type=int, default=10, help="Jobs per replica count.")
+    parser.add_argument("--slots", type=int, default=2, help="CPU device workers on the host")
     args = parser.parse_args()
+    # One file per broker kind: docs/bench/node-sqlite.json, node-redis.json.
+    run = BenchRun(f"node-{args.broker.split(':', 1)[0]}")
     with tempfile.TemporaryDirectory(prefix="neurolink-bench-node-") as folder, start_anvil() as anvil:
         network = deploy_network(anvil)
-        host = make_host(Path(folder), args.broker, slots=2)
+        host = make_host(Path(folder), args.broker, slots=args.slots)
         pool = start_workers(host)
         providers = [make_provider(network, host, index) for index in (2, 3, 4)]
         nodes = [NodeProcess(p, "--no-workers") for p in providers]
         try:
             run_job(network, providers, host, 1, seed=0)  # warm-up: first dispatch, first content reads
-            results: dict[str, Any] = {"broker": args.broker, "jobs": args.jobs, "poll_interval_s": 0.2}
+            config = load_node_config(host.settings(), providers[0].config)
+            results: dict[str, Any] = {
+                "broker": args.broker,
+                "jobs": args.jobs,
+                "providers": len(providers),
+                "device": {"kind": pool.kind, "slots": pool.slots, "threads_per_slot": pool.threads},
+                "poll_interval_s": config.poll_interval,
+            }
             for replicas in (1, 3):
                 runs = [
                     run_job(network, providers, host, replicas, seed=replicas * 1000 + i)
                     for i in range(args.jobs)
                 ]
                 results[f"k{replicas}"] = {
-                    key: round(statistics.median(r[key] for r in runs), 3) for key in ("settled_s", "paid_s")
+                    key: summary(r[key] for r in runs) for key in ("settled_s", "paid_s")
                 }
         finally:
             stop_all(nodes)
             pool.stop()
-    print(json.dumps(results, sort_keys=True))
+    print(json.dumps(run.save(results)))
 
 
 if __name__ == "__main__":

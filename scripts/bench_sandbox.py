@@ -8,15 +8,14 @@ and writes it, with the commit, date and machine, to docs/bench/sandbox.json.
 
 import argparse
 import json
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from neurolink.bench import BenchRun, summary
 from neurolink.config import Settings, load_settings
 from node.worker.dispatch import Dispatcher
 from node.worker.executor import Zygote, run_isolated
@@ -24,33 +23,13 @@ from node.worker.pool import WorkerPool
 from node.worker.samples import benchmark_job
 from node.worker.sandbox import probe
 
-ROOT = Path(__file__).resolve().parent.parent
 MODES = ("auto", "off")  # sandboxed, unsandboxed
 TRIVIAL = benchmark_job(size=16, iterations=1)
 TRIVIAL_2 = benchmark_job(size=16, iterations=1, devices=2)
 
 
-def stats_ms(samples: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in samples)
-    return {"median": round(statistics.median(ms), 3), "min": round(ms[0], 3), "max": round(ms[-1], 3)}
-
-
-def provenance() -> dict[str, Any]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.machine(),
-    )  # fmt: skip
-    import os
-
-    return {
-        "commit": commit,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()},
-    }
+def stats_ms(samples: list[float]) -> dict[str, Any]:
+    return summary(samples, scale=1000)
 
 
 def settings_for(home: Path, mode: str) -> Settings:
@@ -135,18 +114,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=30)
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--two-rank-jobs", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "sandbox.json")
     args = parser.parse_args()
-    report: dict[str, Any] = {
-        **provenance(), "sandbox": probe().as_dict(), "jobs": args.jobs, "starts": args.starts
-    }  # fmt: skip
+    run = BenchRun("sandbox")
+    report: dict[str, Any] = {"sandbox": probe().as_dict(), "jobs": args.jobs, "starts": args.starts}
     with tempfile.TemporaryDirectory(prefix="neurolink-bench-sandbox-") as tmp:
         report["zygote"] = zygote_figures(Path(tmp), args.starts, args.jobs)
         report["end_to_end"] = end_to_end(Path(tmp), args.jobs, args.two_rank_jobs)
-    text = json.dumps(report, indent=2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
-    print(text)
+    print(json.dumps(run.save(report), indent=2))
 
 
 if __name__ == "__main__":

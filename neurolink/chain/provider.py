@@ -16,10 +16,15 @@ def connect(rpc_url: str, *, timeout: float = 30.0) -> "Web3":
     import requests
     from web3 import Web3
     from web3.providers.rpc.utils import ExceptionRetryConfiguration
+    from web3.types import RPCEndpoint
 
     provider = Web3.HTTPProvider(
         rpc_url,
         request_kwargs={"timeout": timeout},
+        # web3's validation asks eth_chainId before every eth_call and estimate: an endpoint's chain id
+        # does not change, so ask once (nothing else is cached: blocks can be reorganised away).
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId")},
         exception_retry_configuration=ExceptionRetryConfiguration(
             errors=(ConnectionError, requests.ConnectionError, requests.Timeout),
             retries=5,

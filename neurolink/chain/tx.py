@@ -278,8 +278,18 @@ class TxSender:
         """The `to`/`data`/`value` of a contract call, decoding a revert raised while building it."""
         from web3.exceptions import ContractLogicError
 
-        # gas=0 stops build_transaction from estimating; sign() estimates and decodes reverts.
-        params = cast("TxParams", {"from": self.account.address, "value": value, "gas": 0})
+        # gas=0 stops build_transaction from estimating, and fees given stop it from asking for them:
+        # sign() estimates (decoding reverts) and prices.
+        params = cast(
+            "TxParams",
+            {
+                "from": self.account.address,
+                "value": value,
+                "gas": 0,
+                "maxFeePerGas": 0,
+                "maxPriorityFeePerGas": 0,
+            },
+        )
         try:
             tx = fn.build_transaction(params)
         except ContractLogicError as exc:

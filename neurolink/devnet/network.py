@@ -35,6 +35,8 @@ PROVIDER_STAKE = 1_000 * 10**18
 DEVNET_SCRYPT_N = 2**12
 NODE_READY_TIMEOUT_S = 180.0
 FAULTS = ("none", "wrong-result", "silent")
+# CPU device slots (Celery workers) each devnet node runs.
+NODE_CPU_SLOTS = 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class NetworkPlan:
     keeper: bool = True
     keeper_interval: float = 0.5
     node_poll_interval: float = 0.2
+    # The nodes' Celery broker and result backend: the embedded SQLite, or a URL such as redis://…
+    # (each node keeps its own queues on it).
+    broker: str = "sqlite"
 
     def __post_init__(self) -> None:
         if not 0 <= self.providers <= MAX_PROVIDERS:
@@ -165,7 +170,9 @@ def start_processes(
         home = provider_home(folder, settings, deployment, index=index, password=password, plan=plan)
         fault = plan.faults.get(index, "none")
         env = child_env(home, rpc_url, {"NEUROLINK_QUEUE_PREFIX": f"dev{index}{secrets.token_hex(3)}",
-                                         "NEUROLINK_CPU_SLOTS": "1"})  # fmt: skip
+                                         "NEUROLINK_CPU_SLOTS": str(NODE_CPU_SLOTS),
+                                         "NEUROLINK_BROKER_URL": plan.broker,
+                                         "NEUROLINK_RESULT_BACKEND": plan.broker})  # fmt: skip
         log = folder / "logs" / f"provider-{index}.log"
         args = [*cli, "node", "run", "--json-logs", "--password-file", str(password), "--fault", fault]
         process = _spawn(args, env, log)

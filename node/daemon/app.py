@@ -46,6 +46,7 @@ def open_ledger(settings: Settings, config: NodeConfig, chain: Chain, account: s
 
 
 def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount") -> "Daemon":
+    from neurolink.chain.heads import NewHeads
     from node.daemon.capabilities import detect
     from node.daemon.daemon import WATCHED_EVENTS, Daemon
     from node.daemon.dispatcher import JobDispatcher
@@ -66,6 +67,7 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
         max_runtime_s=config.max_runtime_s,
         price_per_gpu_second=config.price_per_gpu_second,
         deadline_margin_s=config.deadline_margin_s,
+        jobs_per_device=config.jobs_per_device,
     )
     return Daemon(
         ledger=ledger,
@@ -84,6 +86,7 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
         metrics=NodeMetrics(config.metrics_host, config.metrics_port)
         if config.metrics_port is not None
         else None,
+        heads=NewHeads(settings.rpc_url),
         fault=config.fault,
         withdraw_threshold=config.withdraw_threshold,
         poll_interval=config.poll_interval,

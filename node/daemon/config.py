@@ -43,6 +43,9 @@ class NodeConfig(BaseModel):
     max_runtime_s: int = Field(default=3600, ge=1)
     # Seconds a job needs between claim and the commit deadline beyond its declared runtime.
     deadline_margin_s: int = Field(default=30, ge=0)
+    # Claimed jobs a device may hold at once (see Policy.can_claim_now): 2 claims the next job while
+    # one computes; more suits many short jobs. A queued job is claimed only if its deadline allows.
+    jobs_per_device: int = Field(default=2, ge=1, le=64)
     withdraw_threshold: int = Field(default=0, ge=0)
     poll_interval: float = Field(default=1.0, gt=0, le=60)
     replace_after: float = Field(default=30.0, gt=0)

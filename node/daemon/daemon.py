@@ -24,6 +24,7 @@ from node.daemon.policy import Policy
 from node.daemon.reorg import rederive
 
 if TYPE_CHECKING:
+    from neurolink.chain.heads import NewHeads
     from node.daemon.dispatcher import JobDispatcher
     from node.daemon.metrics import NodeMetrics
     from node.daemon.submitter import Submitter
@@ -45,6 +46,15 @@ FAIL_NO_QUORUM = 1
 NOT_DRAWN = "not drawn for a free slot yet"
 # Claim reverts that mean "draw again": another provider took the slot, or a new seed epoch began.
 REDRAW = ("JobMarketSlotTaken", "JobMarketNotEligible", "JobMarketSeedNotReady")
+# Ticks run back to back while each moves something (a job's phase, a tx, an event); after this many
+# the loop waits for news anyway, so a step that writes every time cannot spin it.
+MAX_BURST = 20
+# Steps one job may take in one tick (claimed -> computing, computed -> revealing -> revealed, ...).
+MAX_STEPS = 4
+# Without a new-block subscription: how often to ask for the chain head between ticks.
+HEAD_POLL_S = 0.05
+# Seconds between two reads of the claimable balance when no job of ours has closed meanwhile.
+WITHDRAW_CHECK_S = 30.0
 # Longest pause between two attempts to compute a job, or to run a step that failed.
 MAX_RETRY_PAUSE_S = 30.0
 # Failed steps (bugs, bad answers; outages do not count) before a job is quarantined.
@@ -83,6 +93,7 @@ class Daemon:
         policy: Policy,
         dispatcher: "JobDispatcher",
         metrics: "NodeMetrics | None" = None,
+        heads: "NewHeads | None" = None,
         fault: Fault = Fault.NONE,
         withdraw_threshold: int = 0,
         poll_interval: float = 1.0,
@@ -95,11 +106,20 @@ class Daemon:
         self.policy = policy
         self.dispatcher = dispatcher
         self.metrics = metrics
+        self.heads = heads
         self.fault = fault
         self.withdraw_threshold = withdraw_threshold
         self.poll_interval = poll_interval
         self.me = submitter.address
         self._stop = threading.Event()
+        # Set by whatever may have work for the loop: a new block, a finished computation, a stop.
+        self._wake = threading.Event()
+        # What the contract said of each queued job when it was first seen (all but the slot counts
+        # are fixed at creation), so ranking the queue costs no calls.
+        self._chain_jobs: dict[int, ChainJob] = {}
+        # Whether our claimable balance may have grown since it was last read, and when that was.
+        self._earnings_moved = True
+        self._withdraw_checked = 0.0
         # Failed computations: how often, and when the next attempt may start (monotonic seconds).
         self._attempts: dict[int, int] = {}
         self._retry_at: dict[int, float] = {}
@@ -131,13 +151,17 @@ class Daemon:
             )
         self.submitter.start()
         self.watcher.start()
-        self.dispatcher.start()
+        self.dispatcher.start(on_done=self._wake.set)
+        if self.heads is not None and not self.heads.start(self._wake.set):
+            log.info("no new-block subscription: polling the chain head", extra={"every_s": HEAD_POLL_S})
         if self.metrics is not None:
             self.metrics.start()
         log.info("node started", extra={"provider": self.me, "jobs": self.ledger.counts_by_phase()})
 
     def stop(self) -> None:
-        self._stop.set()
+        self.request_stop()
+        if self.heads is not None:
+            self.heads.stop()
         if self.metrics is not None:
             self.metrics.stop()
         self.dispatcher.stop()
@@ -146,18 +170,50 @@ class Daemon:
         log.info("node stopped")
 
     def run(self) -> None:
-        """Tick every `poll_interval` until stopped; every step of a tick has its own error boundary."""
+        """Tick until stopped: again at once while ticks move things, else at the next news (a new block,
+        a finished computation) or after `poll_interval`. Every step has its own error boundary."""
+        burst = 0
         while not self._stop.is_set():
+            before = self.ledger.changes
             try:
                 self.tick()
             except Exception:
                 # Only the ledger itself can fail outside the steps' boundaries (a full disk, say):
                 # a daemon that dies strands its jobs, so log it and try again next round.
                 log.exception("tick failed, retrying")
-            self._stop.wait(self.poll_interval)
+            if self.ledger.changes != before and burst < MAX_BURST:
+                burst += 1
+                continue
+            burst = 0
+            self._wait_for_news()
+
+    def _wait_for_news(self) -> None:
+        """Return at the first news (wake event, or a new head where no subscription tells us), at a stop,
+        or after `poll_interval` (time-based work: retry pauses, deadlines)."""
+        deadline = time.monotonic() + self.poll_interval
+        head = self.watcher.head
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            subscribed = self.heads is not None and self.heads.live
+            if self._wake.wait(left if subscribed else min(left, HEAD_POLL_S)):
+                self._wake.clear()
+                return
+            if not subscribed and self._head_moved(head):
+                return
+
+    def _head_moved(self, head: int) -> bool:
+        try:
+            return int(self.market.w3.eth.block_number) != head
+        except Exception:
+            # An outage: the next tick (at `poll_interval`) reports it and backs off; asking again
+            # every HEAD_POLL_S would only hammer the endpoint.
+            return False
 
     def request_stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     # -- one round -------------------------------------------------------------------------------
 
@@ -303,6 +359,7 @@ class Daemon:
             "gpu_count": chain_job.gpu_count,
             "replicas": chain_job.replicas,
             "collateral": chain_job.collateral,
+            "runtime_s": self.policy.runtime_s(chain_job),
         }
         decision = self.policy.fits(chain_job, self.market.chain_time())
         if decision.claim:
@@ -327,6 +384,7 @@ class Daemon:
         else:
             earned, slashed = 0, int(job.info.get("collateral", 0))
         self.ledger.update_job(job.job_id, Phase.SETTLED, earned=earned, slashed=slashed, reason="")
+        self._earnings_moved = True
         log.info("job settled", extra={"job_id": job.job_id, "earned": earned, "slashed": slashed})
 
     def _failed(self, job: JobRow, args: dict[str, Any]) -> None:
@@ -341,6 +399,7 @@ class Daemon:
         self.ledger.update_job(
             job.job_id, Phase.SETTLED if slot else Phase.LOST, earned=earned, slashed=slashed, reason=reason
         )
+        self._earnings_moved = True
         log.info("job failed", extra={"job_id": job.job_id, "slashed": slashed, "reason": reason})
 
     def _close(self, job: JobRow, phase: Phase, reason: str) -> None:
@@ -350,28 +409,51 @@ class Daemon:
     # -- claiming --------------------------------------------------------------------------------
 
     def _claim_queued(self) -> None:
+        """Claim the best queued jobs while this node has room: a free device, or a place in a device's
+        queue that the job's deadline allows (Policy.can_claim_now). Stops at the first job turned down
+        for want of room, so a full node reads nothing per queued job."""
         queued = [j for j in self.ledger.jobs(active_only=True) if j.phase is Phase.QUEUED]
+        for waiting in queued:
+            if waiting.job_id not in self._chain_jobs:
+                self._chain_jobs[waiting.job_id] = self.market.job(waiting.job_id)
+        for job_id in set(self._chain_jobs) - {j.job_id for j in queued}:
+            del self._chain_jobs[job_id]
         if not queued:
             return
+        busy, backlog_s = self._held_work()
+        if busy >= self.policy.capacity.devices * self.policy.capacity.jobs_per_device:
+            return
         now = self.market.chain_time()
-        chain_jobs = [self.market.job(j.job_id) for j in queued]
-        stakes = {cj.requester: self.market.stake_of(cj.requester) for cj in chain_jobs}
-        for chain_job in self.policy.order(chain_jobs, stakes, now):
-            row = self.ledger.job(chain_job.job_id)
+        cached = list(self._chain_jobs.values())
+        # The requester's stake only ranks one job against another.
+        requesters = {cj.requester for cj in cached} if len(cached) > 1 else set()
+        stakes = {requester: self.market.stake_of(requester) for requester in requesters}
+        free_stake = self._free_stake()
+        for ranked in self.policy.order(cached, stakes, now):
+            row = self.ledger.job(ranked.job_id)
             assert row is not None
-            phase = self.market.phase(chain_job.job_id)
+            phase = self.market.phase(ranked.job_id)
             if phase in CLOSED or phase is not JobPhase.CLAIMING:
                 self._close(row, Phase.LOST, f"no longer claimable (market phase {phase.name.lower()})")
                 continue
-            decision = self.policy.can_claim_now(chain_job, now, self._busy_devices(), self._free_stake())
+            # Still claiming, so a slot is free: the record read when the job was queued will do (the
+            # claim's own estimate catches a slot taken since).
+            chain_job = ranked
+            decision = self.policy.can_claim_now(chain_job, now, busy, free_stake, backlog_s)
             if not decision.claim:
                 if decision.reason != row.reason:
                     self.ledger.update_job(row.job_id, reason=decision.reason)
                     log.info("job waits", extra={"job_id": row.job_id, "reason": decision.reason})
+                if decision.reason.startswith("busy"):
+                    return
                 continue
-            self._claim(chain_job)
+            if self._claim(chain_job):
+                busy += chain_job.gpu_count
+                backlog_s += self.policy.runtime_s(chain_job) * chain_job.gpu_count / self._devices
+                free_stake -= chain_job.collateral
 
-    def _claim(self, chain_job: ChainJob) -> None:
+    def _claim(self, chain_job: ChainJob) -> bool:
+        """Send a claim for a slot this node is drawn for; whether one was sent."""
         job_id = chain_job.job_id
         # Stake-weighted sortition: claim only a slot this node is drawn for (computed off-chain, the
         # contract checks the same); none yet leaves the job queued while eligibility widens.
@@ -381,11 +463,13 @@ class Daemon:
             if row is not None and row.reason != NOT_DRAWN:
                 self.ledger.update_job(job_id, reason=NOT_DRAWN)
                 log.info("job waits", extra={"job_id": job_id, "reason": NOT_DRAWN})
-            return
+            return False
         self.ledger.update_job(job_id, Phase.CLAIMING, reason="")
         try:
+            # Any drawn slot will do: at random, nodes racing for one job collide less often than if all
+            # took the first free slot (a collision is a mined revert and a new try).
             self.submitter.send(
-                self.market.job_market.functions.claim(job_id, slots[0]),
+                self.market.job_market.functions.claim(job_id, secrets.choice(slots)),
                 action="claim",
                 job_id=job_id,
                 extra_gas=CLAIM_EXTRA_GAS,
@@ -403,25 +487,44 @@ class Daemon:
                 # No reason given (out of gas, say): the policy looks at the job again next round.
                 self.ledger.update_job(job_id, Phase.QUEUED, reason=str(exc))
                 log.warning("claim failed, will retry", extra={"job_id": job_id, "error": str(exc)})
-            return
+            return False
         log.info("claim sent", extra={"job_id": job_id})
+        return True
 
-    def _busy_devices(self) -> int:
-        return sum(
-            int(j.info.get("gpu_count", 1))
-            for j in self.ledger.jobs(active_only=True)
-            if j.phase in HOLDS_DEVICES
-        )
+    @property
+    def _devices(self) -> int:
+        return max(self.policy.capacity.devices, 1)
+
+    def _held_work(self) -> tuple[int, float]:
+        """Devices held by our claimed jobs (counted once per job in a device's queue), and the seconds
+        of declared runtime they add up to per device: how long a job claimed now may wait its turn."""
+        held = [j for j in self.ledger.jobs(active_only=True) if j.phase in HOLDS_DEVICES]
+        busy = sum(int(j.info.get("gpu_count", 1)) for j in held)
+        # Rows from before runtimes were recorded count as the longest runtime this node accepts.
+        longest = self.policy.capacity.max_runtime_s
+        seconds = sum(int(j.info.get("runtime_s", longest)) * int(j.info.get("gpu_count", 1)) for j in held)
+        return busy, seconds / self._devices
 
     def _free_stake(self) -> int:
         """Free stake less the collateral our claims in flight will lock once mined."""
         claiming = [j for j in self.ledger.jobs(active_only=True) if j.phase is Phase.CLAIMING]
         in_flight = sum(int(j.info.get("collateral", 0)) for j in claiming)
-        return max(self.market.stake_info(self.me)["free"] - in_flight, 0)
+        free = int(self.market.staking.functions.freeStakeOf(self.me).call())
+        return max(free - in_flight, 0)
 
     # -- the job's way after the claim ----------------------------------------------------------
 
     def _advance(self, job: JobRow) -> None:
+        """Take the job's steps as far as they go now: one whose phase moves on goes straight to the next
+        (claimed -> dispatched; computed -> revealed), not a tick later."""
+        for _ in range(MAX_STEPS):
+            self._step(job)
+            row = self.ledger.job(job.job_id)
+            if row is None or row.phase is job.phase or row.phase is Phase.QUEUED:
+                return
+            job = row
+
+    def _step(self, job: JobRow) -> None:
         try:
             step = getattr(self, f"_on_{job.phase.value}")
         except AttributeError:
@@ -549,7 +652,7 @@ class Daemon:
         if int(job.info.get("replicas", 1)) == 1:
             # One replica: nothing to copy, so the contract skips the commit round.
             self.ledger.update_job(job.job_id, Phase.REVEALING)
-            self._reveal(job.job_id, job.digest or "", "0x" + "00" * 32)
+            self._reveal(job, "0x" + "00" * 32)
             return
         # The salt is on disk before any commitment to it exists anywhere.
         salt = self.ledger.save_salt(job.job_id, "0x" + new_salt().hex())
@@ -596,7 +699,7 @@ class Daemon:
         phase = self.market.phase(job.job_id)
         if phase is JobPhase.REVEALING:
             self.ledger.update_job(job.job_id, Phase.REVEALING)
-            self._reveal(job.job_id, job.digest or "", job.salt or "")
+            self._reveal(job, job.salt or "")
         elif phase is JobPhase.SETTLEABLE:
             self._settle(job.job_id)
 
@@ -604,12 +707,13 @@ class Daemon:
         if self._already_sent(job, "reveal", Phase.REVEALED) or self.market.phase(job.job_id) in CLOSED:
             return
         salt = job.salt or "0x" + "00" * 32
-        self._reveal(job.job_id, job.digest or "", salt)
+        self._reveal(job, salt)
 
-    def _reveal(self, job_id: int, digest: str, salt: str) -> None:
+    def _reveal(self, job: JobRow, salt: str) -> None:
         # Whichever reveal completes the round also settles the job; another node's reveal mined between
         # our estimate and ours makes ours that one, so leave room for the settlement's loops.
-        replicas = self.market.job(job_id).replicas
+        job_id, digest = job.job_id, job.digest or ""
+        replicas = int(job.info.get("replicas") or self.market.job(job_id).replicas)
         self.submitter.send(
             self.market.job_market.functions.reveal(job_id, _b32(digest), _b32(salt)),
             action="reveal",
@@ -639,10 +743,15 @@ class Daemon:
     # -- earnings --------------------------------------------------------------------------------
 
     def _maybe_withdraw(self) -> None:
-        claimable = self.market.claimable(self.me)
-        if claimable == 0 or claimable < self.withdraw_threshold:
+        """Withdraw earnings once they pass the threshold. The balance is read only when it may have
+        grown (a job of ours closed), at start, and every WITHDRAW_CHECK_S besides."""
+        if not self._earnings_moved and time.monotonic() - self._withdraw_checked < WITHDRAW_CHECK_S:
             return
         if self.submitter.pending(None, "withdraw"):
+            return
+        self._earnings_moved, self._withdraw_checked = False, time.monotonic()
+        claimable = self.market.claimable(self.me)
+        if claimable == 0 or claimable < self.withdraw_threshold:
             return
         crash_point("before-withdraw")
         try:

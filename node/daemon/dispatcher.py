@@ -10,6 +10,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ class JobDispatcher:
         self._runner: Dispatcher | None = None
         self._slots = threading.BoundedSemaphore(max_jobs)
         self._started = False
+        self._on_done: Callable[[], None] | None = None
         self._futures: dict[int, Future[Outcome]] = {}
         self._lock = threading.Lock()
 
@@ -65,10 +67,12 @@ class JobDispatcher:
             self._store = open_store(self.settings)
         return self._store
 
-    def start(self) -> None:
+    def start(self, on_done: Callable[[], None] | None = None) -> None:
+        """Accept work; `on_done` is called (from the job's thread) as each computation ends."""
         from node.worker.dispatch import Dispatcher
 
         self._runner = Dispatcher(self.settings)
+        self._on_done = on_done
         self._started = True
 
     def stop(self) -> None:
@@ -154,6 +158,8 @@ class JobDispatcher:
     def _run(self, job: ChainJob, future: Future[Outcome]) -> None:
         with self._slots:
             future.set_result(self._compute(job))
+        if self._on_done is not None:
+            self._on_done()
 
     def _compute(self, job: ChainJob) -> Outcome:
         from neurolink.content import cid_to_digest

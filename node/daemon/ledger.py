@@ -132,6 +132,11 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def changes(self) -> int:
+        """Rows written since the ledger was opened: a loop compares two readings to see if it moved."""
+        return self._db.total_changes
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")

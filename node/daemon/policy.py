@@ -22,6 +22,9 @@ class Capacity:
     max_runtime_s: int
     price_per_gpu_second: int
     deadline_margin_s: int = 30
+    # Claimed jobs a device may hold at once: beyond the first, each waits its turn (claimed while
+    # another computes, so the device never idles between jobs), if its deadline allows the wait.
+    jobs_per_device: int = 1
 
 
 @dataclass(frozen=True)
@@ -67,14 +70,28 @@ class Policy:
             )
         return Decision(True)
 
-    def can_claim_now(self, job: ChainJob, now: int, busy_devices: int, free_stake: int) -> Decision:
-        """Whether to claim this moment: slots left, claim window open, devices idle, stake free."""
+    def can_claim_now(
+        self, job: ChainJob, now: int, busy_devices: int, free_stake: int, backlog_s: float = 0.0
+    ) -> Decision:
+        """Whether to claim this moment: slots left, claim window open, a device free (or a place in a
+        device's queue whose wait, `backlog_s` of claimed work ahead, still meets the job's commit
+        deadline), stake free."""
+        cap = self.capacity
         if job.claimed >= job.replicas:
             return Decision(False, "every slot is taken")
         if now > job.claim_deadline:
             return Decision(False, "the claim window has closed")
-        if busy_devices + job.gpu_count > self.capacity.devices:
-            return Decision(False, f"busy: {busy_devices}/{self.capacity.devices} devices in use")
+        if busy_devices + job.gpu_count > cap.devices * cap.jobs_per_device:
+            return Decision(
+                False, f"busy: {busy_devices} device-jobs held, {cap.devices} devices x {cap.jobs_per_device}"
+            )
+        queued = busy_devices + job.gpu_count > cap.devices
+        if queued and now + backlog_s + self.runtime_s(job) + cap.deadline_margin_s > job.commit_deadline:
+            return Decision(
+                False,
+                f"busy: {busy_devices}/{cap.devices} devices in use, and {backlog_s:.0f}s of claimed work"
+                " ahead would pass the commit deadline",
+            )
         if job.collateral > free_stake:
             return Decision(False, f"collateral {job.collateral} exceeds free stake {free_stake}")
         return Decision(True)

@@ -15,7 +15,6 @@ import select
 import shutil
 import stat
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -102,7 +101,7 @@ class Zygote:
             )
         else:
             log.warning("job processes run WITHOUT a sandbox (sandbox=%s); only for devnets", mode)
-            command = [sys.executable, "-I", "-m", "node.worker.zygote"]
+            command = sandbox.zygote_argv()
             self.sandboxed, child_env = False, env
         started = time.perf_counter()
         self.process = subprocess.Popen(

@@ -1,7 +1,6 @@
 """Starts one Celery worker per GPU (or per CPU device slot), registers them, stops them."""
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -9,24 +8,12 @@ import uuid
 from types import TracebackType
 
 from neurolink.config import Settings
+from neurolink.machine import gpu_names
 from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
 from node.worker.device import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
 from node.worker.errors import DevicesUnavailableError
 from node.worker.registry import Device, DeviceRegistry
-
-
-def gpu_count() -> int:
-    """GPUs visible to this machine (nvidia-smi, so torch need not be imported to find out)."""
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return 0
-    try:
-        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
-
 
 # What a worker inherits from the node's environment: never NEUROLINK_PASSWORD or other secrets.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "VIRTUAL_ENV")
@@ -59,7 +46,7 @@ class WorkerPool:
     ) -> None:
         self.settings = settings
         self.extra_env = dict(extra_env or {})
-        self.gpus = gpu_count() if gpus is None else gpus
+        self.gpus = len(gpu_names()) if gpus is None else gpus
         self.slots = self.gpus or slots or settings.cpu_slots
         self.kind = "cuda" if self.gpus else "cpu"
         # CPU slots share the cores; each gets a fixed share so results do not depend on load.

@@ -8,7 +8,6 @@ leaks between jobs.
 import json
 import math
 import os
-import platform
 import resource
 import signal
 import time
@@ -20,7 +19,9 @@ from typing import Any
 import torch
 
 from neurolink.errors import VettingError
+from neurolink.machine import cpu_model
 from neurolink.spec import JobSpec
+from neurolink.vetting import vet_job
 from node.worker.context import Outcome, RankContext
 from node.worker.errors import (
     DevicesUnavailableError,
@@ -31,6 +32,12 @@ from node.worker.errors import (
     WorkloadError,
     failure_reply,
 )
+
+
+def preload() -> None:
+    """In the zygote, before any fork: what every job would otherwise import on its first call (torch's
+    manual_seed pulls in torch._dynamo), so each forked job starts with it done."""
+    torch.manual_seed(0)
 
 
 def child_main(conn: Connection, job_json: str) -> None:
@@ -133,15 +140,8 @@ def _hardware(device: torch.device, min_vram_mib: int, max_memory: int, threads:
         name = props.name
     else:
         # CPU slots have no VRAM; the memory a job may use is `limits.max_memory_bytes`.
-        name = _cpu_model()
+        name = cpu_model()
     return {"kind": device.type, "name": name, "threads": threads, "torch": torch.__version__}
-
-
-def _cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    models = (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    return next(models, platform.machine())
 
 
 def _limit_memory(max_bytes: int) -> None:
@@ -173,8 +173,6 @@ def _make_deterministic(seed: int, threads: int) -> None:
 
 def _check_inputs(spec: JobSpec, staged: dict[str, str], vet: bool) -> dict[str, Path]:
     """The staged inputs, after exactly the static vetting `neurolink job submit` runs for requesters."""
-    from neurolink.vetting import vet_job
-
     paths: dict[str, Path] = {}
     for name in spec.inputs:
         if name not in staged:

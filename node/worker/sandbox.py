@@ -100,6 +100,18 @@ def _python_binds(home: Path) -> list[str]:
     return args
 
 
+def zygote_argv() -> list[str]:
+    """The zygote's command line: this interpreter, isolated (-I: no PYTHON* variables, no user site),
+    importing the very packages this worker runs. A checkout on PYTHONPATH, which -I drops, would
+    otherwise lose to whatever the interpreter finds by itself (another checkout's editable install)."""
+    import neurolink
+    import node
+
+    roots = sorted({str(Path(str(m.__file__)).resolve().parent.parent) for m in (neurolink, node)})
+    code = f"import sys; sys.path[:0] = {roots!r}; from node.worker.zygote import main; main()"
+    return [sys.executable, "-I", "-c", code]
+
+
 def _gpu_binds() -> list[str]:
     args: list[str] = []
     for dev in sorted(Path("/dev").glob("nvidia*")):
@@ -136,7 +148,7 @@ def zygote_command(
     args += ["--clearenv", "--chdir", "/tmp"]
     for name, value in sorted(env.items()):
         args += ["--setenv", name, value]
-    args += ["--", sys.executable, "-I", "-m", "node.worker.zygote"]
+    args += ["--", *zygote_argv()]
     if net_holder is None:
         return args
     # Join the pool's job network first (its user namespace owns it), then build the sandbox in it.

@@ -201,7 +201,9 @@ def main() -> None:
     # Not dumpable: a job (same uid) cannot ptrace the zygote or open its fds through /proc.
     _prctl(_PR_SET_DUMPABLE, 0)
     started = time.perf_counter()
-    import node.worker.runner  # noqa: F401  (torch and the workloads, once for every job)
+    from node.worker.runner import preload  # torch and the workloads, once for every job
+
+    preload()
 
     write_message(
         replies,

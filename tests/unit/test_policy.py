@@ -66,3 +66,17 @@ def test_candidates_are_ordered_by_priority_score() -> None:
     order = POLICY.order([JOB, rich, urgent, heavy], {rich.requester: 10**21}, NOW)
     # rich 0.4 + 0.3*0.25 = 0.475; urgent 0.3*0.9 + 0.075 = 0.345; heavy 0.3; plain 0.075.
     assert [j.job_id for j in order] == [2, 3, 4, 1]
+
+
+def test_a_busy_node_queues_a_job_only_if_its_deadline_allows_the_wait() -> None:
+    queueing = Policy(replace(POLICY.capacity, jobs_per_device=2), ME)
+    # Both devices busy: the job waits its turn in a device's queue, claimed now.
+    assert queueing.can_claim_now(JOB, NOW, busy_devices=2, free_stake=50, backlog_s=100).claim
+    # Unless the claimed work ahead would push it past its commit deadline:
+    # 1,100 s ahead + 100 s of runtime + 30 s of margin > the 1,200 s left.
+    late = queueing.can_claim_now(JOB, NOW, busy_devices=2, free_stake=50, backlog_s=1_100)
+    assert not late.claim and "commit deadline" in late.reason, late.reason
+    # A device holds at most `jobs_per_device` claimed jobs.
+    assert "busy" in queueing.can_claim_now(JOB, NOW, busy_devices=4, free_stake=50).reason
+    # One job per device (the Capacity default): a busy node claims nothing, whatever the deadline.
+    assert "busy" in POLICY.can_claim_now(JOB, NOW, busy_devices=2, free_stake=50, backlog_s=0).reason
