@@ -71,7 +71,7 @@ class Policy:
         """Whether to claim this moment: slots left, claim window open, devices idle, stake free."""
         if job.claimed >= job.replicas:
             return Decision(False, "every slot is taken")
-        if now > job.claim_deadline:
+        if now > (job.commit_deadline if job.filled else job.claim_deadline):
             return Decision(False, "the claim window has closed")
         if busy_devices + job.gpu_count > self.capacity.devices:
             return Decision(False, f"busy: {busy_devices}/{self.capacity.devices} devices in use")
