@@ -54,9 +54,10 @@ def main() -> int:
         print(text)
     else:
         for o in outcomes:
+            amounts = (o.attacker_profit / TOKEN, o.honest_loss / TOKEN, o.requester_loss / TOKEN)
             print(
-                f"{o.attack:26} profit {o.attacker_profit / TOKEN:+8.3f}  honest loss {o.honest_loss / TOKEN:7.3f}"
-                f"  requester loss {o.requester_loss / TOKEN:7.3f}  {o.job_result:22} {o.allowed or ''}"
+                f"{o.attack:26} profit {amounts[0]:+8.3f}  honest loss {amounts[1]:7.3f}"
+                f"  requester loss {amounts[2]:7.3f}  {o.job_result:22} {o.allowed or ''}"
             )
     return 1 if any(o.pays for o in outcomes) else 0
 
