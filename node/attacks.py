@@ -42,8 +42,8 @@ PAYMENT = 6 * TOKEN
 COLLATERAL = 2 * TOKEN  # P/k, the Python default
 PRICE = 5 * 10**16  # honest providers' price per GPU-second
 GPU_SECONDS = 10  # declared per replica, so one replica costs PRICE x GPU_SECONDS = 0.5 token
-HONEST_STAKE = 900  # tokens per honest provider; with the Sybils' minimum stakes the bot's share is 0.09
-SYBIL_STAKE = 100  # tokens: Staking's minimum provider stake
+HONEST_STAKE = 900  # tokens per honest provider; with the Sybils' stakes the bot's share is about 0.1
+SYBIL_STAKE = 120  # tokens: Staking's minimum provider stake (100) and room for ten lost collaterals
 MAINNET_WIDTH = 1  # JobMarket's default sortition width (devnets deploy with 255: everyone drawn)
 # Dev account indices, clear of the ones the other provider tests use.
 REQUESTER, ATTACKER = 39, 40
@@ -333,8 +333,39 @@ def _reveal_when_open(arena: Arena, job_id: int, actors: Sequence[Actor]) -> Non
 
 
 def _claim_first(arena: Arena, job_id: int, actors: Sequence[Actor]) -> list[Actor]:
-    """The actors claim in the first block the seed allows, before any node reacts."""
-    return [actor for actor in actors if actor.claim(job_id)]
+    """The actors claim distinct slots they are drawn for, together in the first block the seed
+    allows, before any node can react; returns those whose claim went through."""
+    from neurolink.protocol.sortition import drawn_free_slots
+
+    network = arena.network
+    taken: set[int] = set()
+    calls = []
+    for actor in actors:
+        slots = drawn_free_slots(network.market, network.staking, job_id, actor.address)
+        free = [slot for slot in slots if slot not in taken]
+        if free:
+            taken.add(free[0])
+            calls.append((actor, network.market.functions.claim(job_id, free[0])))
+    receipts = _in_one_block(network, calls)
+    return [actor for (actor, _), r in zip(calls, receipts, strict=True) if r["status"] == 1]
+
+
+def _in_one_block(network: Network, calls: Sequence[tuple[Actor, Any]]) -> list[Any]:
+    """Send each actor's call and mine them in one block (automine off meanwhile); their receipts."""
+    w3 = network.w3
+    w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        # A fixed gas limit: an estimate runs each call alone, against a block without the others.
+        sent = [
+            actor.sender.broadcast(
+                actor.sender.sign({**actor.sender.build(fn), "gas": 1_000_000}, fn.fn_name)
+            )
+            for actor, fn in calls
+        ]
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    return [w3.eth.wait_for_transaction_receipt(cast("HexStr", s.tx_hash)) for s in sent]
 
 
 def _address(index: int) -> str:
@@ -369,7 +400,8 @@ def _never_filled(books: Books) -> str | None:
 
 
 def atomic_create_and_claim(arena: Arena) -> tuple[int, Play]:
-    """The requester creates the job and its puppets claim in the same block; then honest nodes run it."""
+    """The requester creates the job and its puppets claim slots 0 and 1 in the same block; then honest
+    nodes run it."""
     from web3.logs import DISCARD
 
     from neurolink.content import LocalStore, cid_to_digest
@@ -396,15 +428,7 @@ def atomic_create_and_claim(arena: Arena) -> tuple[int, Play]:
     job_id = int(network.market.functions.nextJobId().call())
     calls = [(requester, network.market.functions.createJob(params.as_tuple()))]
     calls += [(p, network.market.functions.claim(job_id, slot)) for slot, p in enumerate(puppets)]
-    with _one_block(w3):
-        # A fixed gas limit: an estimate would run each claim alone, before the job exists.
-        sent = [
-            actor.sender.broadcast(
-                actor.sender.sign({**actor.sender.build(fn), "gas": 1_000_000}, fn.fn_name)
-            )
-            for actor, fn in calls
-        ]
-    receipts = [w3.eth.wait_for_transaction_receipt(cast("HexStr", s.tx_hash)) for s in sent]
+    receipts = _in_one_block(network, calls)
     (created,) = network.market.events.JobCreated().process_receipt(receipts[0], errors=DISCARD)
     if int(created["args"]["jobId"]) != job_id:
         raise RuntimeError(f"expected job {job_id}, created {created['args']['jobId']}")
@@ -424,17 +448,6 @@ def atomic_create_and_claim(arena: Arena) -> tuple[int, Play]:
     _wait_closed(arena, job_id)
     return before, Play(job_id, [requester.address, *(p.address for p in puppets)], requester.address, True,
                         detail=detail)  # fmt: skip
-
-
-@contextlib.contextmanager
-def _one_block(w3: Any) -> Iterator[None]:
-    """Transactions sent inside land in one block (automine off, then one block mined)."""
-    w3.provider.make_request("evm_setAutomine", [False])
-    try:
-        yield
-        w3.provider.make_request("evm_mine", [])
-    finally:
-        w3.provider.make_request("evm_setAutomine", [True])
 
 
 def _claim_error(network: Network, job_id: int, address: str, block: int) -> str:
