@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The events that start or end a job; everything in between the node reads from the contract's views.
+# The events that start, re-open (a slot given back) or end a job; everything in between the node reads
+# from the contract's views.
 WATCHED_EVENTS = ("JobCreated", "JobAbandoned", "JobSettled", "JobFailed", "JobCancelled", "JobExpired")
 # Gas beyond the estimate for calls whose cost depends on transactions mined just before them (unused
 # gas is not paid): a claim estimated for slot 0 may land in a later, dearer slot; the reveal that
