@@ -191,11 +191,10 @@ def arena(network: Network, host: Host) -> Iterator[Arena]:
 
 def worth(network: Network, address: str, block: int) -> int:
     """Wallet balance, stake (locked included) and what JobMarket owes `address`, at `block`."""
-    at = {"block_identifier": block}
     return int(
-        network.token.functions.balanceOf(address).call(**at)
-        + network.staking.functions.stakeOf(address).call(**at)
-        + network.market.functions.claimable(address).call(**at)
+        network.token.functions.balanceOf(address).call(block_identifier=block)
+        + network.staking.functions.stakeOf(address).call(block_identifier=block)
+        + network.market.functions.claimable(address).call(block_identifier=block)
     )
 
 
