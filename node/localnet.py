@@ -6,7 +6,9 @@ Devnet only: accounts are anvil's public development keys and keystores use a lo
 
 import json
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +134,17 @@ class ProviderHome:
         return self.home / f"node-{self.index}.log"
 
 
+def fund_gas(network: Network, address: str) -> None:
+    """Gas money from the deployer for an account beyond anvil's ten funded ones."""
+    from eth_utils.address import to_checksum_address
+
+    from neurolink.chain.tx import TxSender
+    from neurolink.devnet.accounts import dev_account
+
+    if network.w3.eth.get_balance(to_checksum_address(address)) == 0:
+        TxSender(network.w3, dev_account(0)).send({"to": address, "value": 10**20}, "fund")
+
+
 def make_provider(
     network: Network,
     host: Host,
@@ -140,6 +153,7 @@ def make_provider(
     stake_tokens: int = 200,
     price: int = 0,
     devices: int = 1,
+    tier: int = 0,
 ) -> ProviderHome:
     """Dev account `index` as a provider on `host`: funded, registered, staked, keystore and config."""
     from neurolink.chain.tx import TxSender
@@ -148,9 +162,7 @@ def make_provider(
     from neurolink.protocol.params import Capabilities
 
     account = dev_account(index)
-    if network.w3.eth.get_balance(account.address) == 0:
-        # Beyond anvil's ten funded accounts: gas money from the deployer.
-        TxSender(network.w3, dev_account(0)).send({"to": account.address, "value": 10**20}, "fund")
+    fund_gas(network, account.address)
     # Once per host: the account may have served another chain on it.
     import_dev_key(host.home / "keystore", index, host.home / "password", scrypt_n=FAST_SCRYPT)
     provider = ProviderHome(host, index, account.address, network.rpc_url)
@@ -159,12 +171,12 @@ def make_provider(
         f'job_market = "{network.market.address}"\nstaking = "{network.staking.address}"\n'
         f'token = "{network.token.address}"\nstart_block = {network.w3.eth.block_number}\n'
         f"price_per_gpu_second = {price}\ndevices = {devices}\nvram_mb = 4096\npoll_interval = 0.2\n"
-        f"replace_after = 20\n"
+        f"replace_after = 20\ntier = {tier}\n"
     )
     sender = TxSender(network.w3, account)
     sender.transact(network.token.functions.faucet())
     sender.transact(network.token.functions.approve(network.staking.address, stake_tokens * TOKEN))
-    sender.transact(network.staking.functions.register(Capabilities(devices, 4096, 0, price).as_tuple()))
+    sender.transact(network.staking.functions.register(Capabilities(devices, 4096, tier, price).as_tuple()))
     sender.transact(network.staking.functions.stake(stake_tokens * TOKEN))
     return provider
 
@@ -241,6 +253,7 @@ def create_job(
     collateral: int = 5 * TOKEN,
     gpu_count: int = 1,
     max_gpu_seconds: int = 10,
+    tier: int = 0,
     windows: tuple[int, int, int] = (WINDOW, WINDOW, WINDOW),
 ) -> int:
     """Put the spec in the content store and escrow a job for it from a wallet; returns the job id."""
@@ -253,6 +266,7 @@ def create_job(
 
     digest = cid_to_digest(LocalStore(host.content).put_bytes(spec))
     sender = TxSender(network.w3, dev_account(requester))
+    fund_gas(network, sender.address)
     if network.token.functions.balanceOf(sender.address).call() < payment:
         sender.transact(network.token.functions.faucet())
     sender.transact(network.token.functions.approve(network.market.address, payment))
@@ -261,7 +275,7 @@ def create_job(
         payment=payment,
         replicas=replicas,
         collateral=collateral,
-        requirements=Requirements(gpu_count=gpu_count, max_gpu_seconds=max_gpu_seconds),
+        requirements=Requirements(gpu_count=gpu_count, tier=tier, max_gpu_seconds=max_gpu_seconds),
         claim_window=windows[0],
         commit_window=windows[1],
         reveal_window=windows[2],
@@ -280,3 +294,38 @@ def benchmark_spec(replicas: int = 1, *, iterations: int = 2, size: int = 64, se
         requirements=Requirements(gpu_count=1, max_runtime_s=10),
         seed=seed,
     ).canonical_json()
+
+
+def poisoned_spec(host: Host) -> bytes:
+    """A k = 3 training job whose dataset is not safetensors: every honest node fails it the same way."""
+    from neurolink.content import LocalStore
+    from neurolink.spec import JobSpec, MLPArch, Requirements, TrainWorkload
+
+    return JobSpec(
+        workload=TrainWorkload(
+            model=MLPArch(in_features=4, hidden=(8,), out_features=2), dataset="data", batch_size=4
+        ),
+        inputs={"data": LocalStore(host.content).put_bytes(b"this is not a safetensors file" * 4)},
+        requirements=Requirements(gpu_count=1, max_runtime_s=10),
+        replicas=3,
+    ).canonical_json()
+
+
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float,
+    what: str,
+    *,
+    process: NodeProcess | list[NodeProcess] | None = None,
+) -> None:
+    """Poll `predicate`; fail at the timeout, or at once when a node that should run has exited."""
+    watched = [] if process is None else process if isinstance(process, list) else [process]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        for node in watched:
+            if node.process.poll() is not None:
+                raise AssertionError(f"node exited with {node.process.returncode} while waiting for {what}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

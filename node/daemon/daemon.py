@@ -20,7 +20,7 @@ from node.daemon.crash import crash_point
 from node.daemon.errors import FaultRefusedError, is_transient
 from node.daemon.ledger import EventRow, JobRow, Ledger, Phase, TxStatus
 from node.daemon.market import CLOSED, ChainJob, Market
-from node.daemon.policy import Policy
+from node.daemon.policy import Decision, Policy
 from node.daemon.reorg import rederive
 
 if TYPE_CHECKING:
@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The events that start or end a job; everything in between the node reads from the contract's views.
-WATCHED_EVENTS = ("JobCreated", "JobSettled", "JobFailed", "JobCancelled", "JobExpired")
+# The events that start, re-open (a slot given back) or end a job; everything in between the node reads
+# from the contract's views.
+WATCHED_EVENTS = ("JobCreated", "JobAbandoned", "JobSettled", "JobFailed", "JobCancelled", "JobExpired")
 # Gas beyond the estimate for calls whose cost depends on transactions mined just before them (unused
 # gas is not paid): a claim estimated for slot 0 may land in a later, dearer slot; the reveal that
 # completes a round also settles the job.
@@ -44,6 +45,8 @@ SETTLE_GAS_PER_SLOT = 50_000
 FAIL_NO_QUORUM = 1
 # Queued-job reason while this node is drawn for no free slot (eligibility widens over the window).
 NOT_DRAWN = "not drawn for a free slot yet"
+# Reason of a job this node gave back after a machine failure: it does not claim that job again.
+ABANDONED = "abandoned after a machine failure"
 # Claim reverts that mean "draw again": another provider took the slot, or a new seed epoch began.
 REDRAW = ("JobMarketSlotTaken", "JobMarketNotEligible", "JobMarketSeedNotReady")
 # Ticks run back to back while each moves something (a job's phase, a tx, an event); after this many
@@ -340,6 +343,9 @@ class Daemon:
             return
         if event.job_id is None:
             return
+        if event.name == "JobAbandoned":
+            self._reopened(event.job_id, str(event.args["provider"]))
+            return
         job = self.ledger.job(event.job_id)
         if job is None:
             return
@@ -361,17 +367,41 @@ class Daemon:
             "collateral": chain_job.collateral,
             "runtime_s": self.policy.runtime_s(chain_job),
         }
-        decision = self.policy.fits(chain_job, self.market.chain_time())
-        if decision.claim:
-            problem = self.dispatcher.check_spec(chain_job)
-            if problem:
-                decision = decision.__class__(False, problem)
+        decision = self._decide(chain_job)
         if not decision.claim:
             self.ledger.add_job(job_id, Phase.SKIPPED, info, decision.reason)
             log.info("skipping job", extra={"job_id": job_id, "reason": decision.reason})
             return
         self.ledger.add_job(job_id, Phase.QUEUED, info)
         log.info("job queued", extra={"job_id": job_id, "payment": chain_job.payment})
+
+    def _decide(self, chain_job: ChainJob) -> Decision:
+        """Whether this node could run the job at its price in time, with its spec and inputs at hand."""
+        decision = self.policy.fits(chain_job, self.market.chain_time())
+        if decision.claim:
+            problem = self.dispatcher.check_spec(chain_job)
+            if problem:
+                return Decision(False, problem)
+        return decision
+
+    def _reopened(self, job_id: int, provider: str) -> None:
+        """Another provider gave a slot back: it is drawn again until the commit deadline, so a node
+        that gave the job up when it filled (or never saw it) considers it anew. Jobs the policy
+        skipped stay skipped (time only makes them harder), and so do those this node abandoned."""
+        if provider.lower() == self.me.lower():
+            return
+        row = self.ledger.job(job_id)
+        if row is None:
+            self._consider(job_id)
+            return
+        if row.phase is not Phase.LOST or row.reason.startswith(ABANDONED):
+            return
+        decision = self._decide(self.market.job(job_id))
+        if not decision.claim:
+            log.info("skipping re-opened slot", extra={"job_id": job_id, "reason": decision.reason})
+            return
+        self.ledger.update_job(job_id, Phase.QUEUED, reason="a slot was given back")
+        log.info("job queued again: a slot was given back", extra={"job_id": job_id})
 
     def _settled(self, job: JobRow, args: dict[str, Any]) -> None:
         slot = self.market.slot_of(job.job_id, self.me)
@@ -643,7 +673,7 @@ class Daemon:
             # Too late (committed or past the commit deadline): the ordinary deadline path follows.
             self.ledger.update_job(job.job_id, Phase.FAILED, reason=f"abandon reverted: {exc.error_name}")
             return
-        self.ledger.update_job(job.job_id, Phase.LOST, reason=f"abandoned after a machine failure: {error}")
+        self.ledger.update_job(job.job_id, Phase.LOST, reason=f"{ABANDONED}: {error}")
         log.warning("slot abandoned", extra={"job_id": job.job_id, "error": error})
 
     def _on_computed(self, job: JobRow) -> None:

@@ -37,6 +37,8 @@ class ChainJob:
     max_gpu_seconds: int
     fee_bps: int
     spec_digest: bytes
+    # Every slot was claimed once: a slot given back afterwards is drawn again until the commit deadline.
+    filled: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class Market:
             max_gpu_seconds=req.max_gpu_seconds,
             fee_bps=view.fee_bps,
             spec_digest=view.spec_digest,
+            filled=view.filled,
         )
 
     def phase(self, job_id: int) -> JobPhase:

@@ -79,7 +79,7 @@ class Policy:
         cap = self.capacity
         if job.claimed >= job.replicas:
             return Decision(False, "every slot is taken")
-        if now > job.claim_deadline:
+        if now > (job.commit_deadline if job.filled else job.claim_deadline):
             return Decision(False, "the claim window has closed")
         if busy_devices + job.gpu_count > cap.devices * cap.jobs_per_device:
             return Decision(

@@ -59,6 +59,12 @@ def test_momentary_obstacles() -> None:
     assert "closed" in POLICY.can_claim_now(JOB, NOW + 601, 0, 50).reason
 
 
+def test_a_slot_given_back_after_the_job_filled_is_claimable_until_the_commit_deadline() -> None:
+    reopened = replace(JOB, filled=True, claimed=2)
+    assert POLICY.can_claim_now(reopened, NOW + 601, 0, 50).claim
+    assert "closed" in POLICY.can_claim_now(reopened, NOW + 1201, 0, 50).reason
+
+
 def test_candidates_are_ordered_by_priority_score() -> None:
     rich = replace(JOB, job_id=2, requester="0x" + "cc" * 20)
     urgent = replace(JOB, job_id=3, claim_deadline=NOW + 60)

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 from neurolink.devnet.anvil import free_port
 from neurolink.processes import stop_processes
@@ -30,8 +29,10 @@ from node.localnet import (
     deploy_network,
     make_host,
     make_provider,
+    poisoned_spec,
     start_workers,
     stop_all,
+    wait_until,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "make_host",
     "make_provider",
     "net_of",
+    "poisoned_spec",
     "start_workers",
     "stop_all",
     "tip_of",
@@ -94,22 +96,6 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             stop_processes([self.process])
-
-
-def wait_until(
-    predicate: Any, timeout: float, what: str, *, process: NodeProcess | list[NodeProcess] | None = None
-) -> None:
-    """Poll `predicate`; fail at the timeout, or at once when a node that should run has exited."""
-    watched = [] if process is None else process if isinstance(process, list) else [process]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        for node in watched:
-            if node.process.poll() is not None:
-                raise AssertionError(f"node exited with {node.process.returncode} while waiting for {what}")
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def wait_settled(

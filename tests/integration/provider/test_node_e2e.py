@@ -18,6 +18,7 @@ from provider_bench import (
     create_job,
     make_provider,
     net_of,
+    poisoned_spec,
     stop_all,
     tip_of,
     wait_settled,
@@ -122,17 +123,9 @@ def test_a_poisoned_job_settles_as_an_error_result_and_pays_everyone(
     reveal the canonical error record, the job settles with it, all are paid, nobody is slashed."""
     from neurolink.content import LocalStore, cid_to_digest
     from neurolink.protocol.error_result import ErrorResult
-    from neurolink.spec import JobSpec, MLPArch, Requirements, TrainWorkload
 
     store = LocalStore(host.content)
-    spec = JobSpec(
-        workload=TrainWorkload(
-            model=MLPArch(in_features=4, hidden=(8,), out_features=2), dataset="data", batch_size=4
-        ),
-        inputs={"data": store.put_bytes(b"this is not a safetensors file" * 4)},
-        requirements=Requirements(gpu_count=1, max_runtime_s=10),
-        replicas=3,
-    ).canonical_json()
+    spec = poisoned_spec(host)
     before = _balances(network, providers)
     stakes = [network.staking.functions.stakeOf(p.address).call() for p in providers]
     payment = 6 * TOKEN
