@@ -587,7 +587,8 @@ def phase_figures(jobs: list[Job]) -> dict[str, Any]:
 
 def rss_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Per daemon process that lived through at least ten samples: first, last and peak RSS, and the
-    growth from the median of its first fifth of samples to the median of its last fifth."""
+    growth from the median of its second fifth of samples (imports done, first jobs run) to the median
+    of its last fifth."""
     by_pid: dict[int, list[dict[str, Any]]] = {}
     for s in samples:
         by_pid.setdefault(s["pid"], []).append(s)
@@ -596,11 +597,13 @@ def rss_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
         if len(series) < 10:
             continue
         values = [s["rss_mb"] for s in series]
-        fifth = max(len(values) // 5, 1)
-        head, tail = statistics.median(values[:fifth]), statistics.median(values[-fifth:])
+        fifth = len(values) // 5
+        warm, tail = statistics.median(values[fifth : 2 * fifth]), statistics.median(values[-fifth:])
         processes.append({
-            "provider": series[0]["provider"], "pid": pid, "samples": len(values), "first_mb": values[0],
-            "last_mb": values[-1], "peak_mb": max(values), "growth_pct": round(100 * (tail - head) / head, 1),
+            "provider": series[0]["provider"], "pid": pid, "samples": len(values),
+            "lived_s": round(series[-1]["at_s"] - series[0]["at_s"], 1), "first_mb": values[0],
+            "warm_mb": warm, "last_mb": values[-1], "peak_mb": max(values),
+            "growth_pct": round(100 * (tail - warm) / warm, 1),
         })  # fmt: skip
     return {"processes": processes, "max_growth_pct": max((p["growth_pct"] for p in processes), default=None)}
 
