@@ -51,6 +51,12 @@ MAX_RETRY_PAUSE_S = 30.0
 RETRY_BUDGET = 5
 # Mined-and-reverted sends of one action for one job before the daemon gives that job up.
 MAX_REVERTS = 3
+# After a machine failure (no sandbox, a device gone, out of memory) the node claims nothing for a while,
+# doubling while failures repeat and ending at the next job computed: a machine that stays broken
+# abandons a job now and then (a tenth of its collateral each), not every job it could claim.
+MACHINE_PAUSE_S = 30.0
+MAX_MACHINE_PAUSE_S = 600.0
+CLAIMS_PAUSED = "claims paused after a machine failure"
 # Phases in which a job holds this node's devices (a claim in flight will, once mined).
 HOLDS_DEVICES = frozenset({Phase.CLAIMING, Phase.CLAIMED, Phase.COMPUTING})
 # Phases after our claim: the job's settlement decides our earnings or slash.
@@ -114,6 +120,9 @@ class Daemon:
         # txs' receipts still need checking.
         self._rederive_pending: set[int] = set()
         self._recheck_pending = False
+        # Machine failures since the last job computed, and until when no job is claimed.
+        self._machine_failures = 0
+        self._claims_paused_until = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -353,6 +362,11 @@ class Daemon:
         queued = [j for j in self.ledger.jobs(active_only=True) if j.phase is Phase.QUEUED]
         if not queued:
             return
+        if time.monotonic() < self._claims_paused_until:
+            for row in queued:
+                if row.reason != CLAIMS_PAUSED:
+                    self.ledger.update_job(row.job_id, reason=CLAIMS_PAUSED)
+            return
         now = self.market.chain_time()
         chain_jobs = [self.market.job(j.job_id) for j in queued]
         stakes = {cj.requester: self.market.stake_of(cj.requester) for cj in chain_jobs}
@@ -511,6 +525,7 @@ class Daemon:
                 extra={"job_id": job.job_id, "error": outcome.error, "attempt": attempts},
             )
             return
+        self._machine_failures = 0  # this machine computes again
         digest = outcome.digest
         if self.fault is Fault.WRONG_RESULT:
             digest = "0x" + secrets.token_bytes(32).hex()
@@ -531,7 +546,11 @@ class Daemon:
 
     def _abandon(self, job: JobRow, error: str) -> None:
         """A failure of this machine, not of the job: give the slot back (losing a tenth of the
-        collateral) rather than be slashed in full at the deadline."""
+        collateral) rather than be slashed in full at the deadline; and claim nothing for a while."""
+        self._machine_failures += 1
+        pause = min(MACHINE_PAUSE_S * 2.0 ** (self._machine_failures - 1), MAX_MACHINE_PAUSE_S)
+        self._claims_paused_until = time.monotonic() + pause
+        log.warning(CLAIMS_PAUSED, extra={"seconds": pause, "failures": self._machine_failures})
         try:
             self.submitter.send(
                 self.market.job_market.functions.abandon(job.job_id), action="abandon", job_id=job.job_id

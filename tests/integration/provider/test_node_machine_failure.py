@@ -1,0 +1,65 @@
+"""A machine that cannot run jobs abandons one, then stops claiming: it does not claim and abandon every
+job in turn, paying a tenth of the collateral each time.
+
+The machine is real: a Celery worker that must sandbox its jobs on a host without bubblewrap (its PATH
+finds none), so every job fails with SandboxUnavailable, a machine failure. The soak (scripts/soak.py)
+found this: a node whose sandbox could not start claimed and abandoned each job it was offered.
+"""
+
+from pathlib import Path
+
+import pytest
+from provider_bench import (
+    TOKEN,
+    Network,
+    NodeLog,
+    NodeProcess,
+    RedisServer,
+    benchmark_spec,
+    create_job,
+    ledger_of,
+    make_host,
+    make_provider,
+    wait_until,
+)
+
+from node.daemon.daemon import CLAIMS_PAUSED
+from node.daemon.ledger import Phase
+from node.worker.pool import WorkerPool
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_node_whose_sandbox_cannot_start_abandons_one_job_then_pauses_claims(
+    network: Network, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    host = make_host(tmp_path / "host", redis_server.url, slots=1)
+    settings = host.settings().model_copy(update={"sandbox": "required"})
+    pool = WorkerPool(settings, extra_env={"PATH": str(tmp_path / "no-bwrap-here")})
+    pool.start()
+    pool.wait_ready()
+    provider = make_provider(network, host, 17)
+    node = NodeProcess(provider, "--no-workers")
+    try:
+        jobs = [create_job(network, benchmark_spec(seed=1700 + i), host, payment=TOKEN) for i in range(3)]
+        wait_until(
+            lambda: any(NodeLog(provider).has("slot abandoned", j) for j in jobs),
+            90,
+            "the node to abandon a job it cannot run",
+            process=node,
+        )
+
+        def waiting() -> list[int]:
+            ledger = ledger_of(provider)
+            return [j for j in jobs if (row := ledger.job(j)) and row.reason == CLAIMS_PAUSED]
+
+        wait_until(lambda: len(waiting()) == 2, 60, "the other two jobs held back", process=node)
+    finally:
+        node.stop()
+        pool.stop()
+    abandoned = network.market.events.JobAbandoned().get_logs(from_block=0)
+    mine = [e for e in abandoned if e["args"]["provider"] == provider.address]
+    assert len(mine) == 1, "one abandon, not one per job"
+    ledger = ledger_of(provider)
+    assert sorted(r.phase for j in jobs if (r := ledger.job(j))) == [Phase.LOST, Phase.QUEUED, Phase.QUEUED]
+    assert any(e["msg"] == CLAIMS_PAUSED and e["seconds"] == 30.0 for e in NodeLog(provider).entries())
