@@ -163,7 +163,7 @@ class Rig:
             port=self.anvil.port, state_file=self.state_file, block_time=BLOCK_TIME,
             log_file=self.root / "anvil.log",
         )  # fmt: skip
-        self.network.anvil = self.anvil
+        self.network = Network.on_anvil(self.anvil, self.network)
         self.clock_needed.clear()  # started with --block-time again
         return f"anvil restarted from {self.state_file.name} on port {self.anvil.port}"
 
@@ -389,12 +389,9 @@ class Background:
     def _keeper(self) -> None:
         from coordinator.keeper import Keeper
         from neurolink.chain.tx import TxSender
-        from neurolink.protocol.contracts import Contracts
 
-        net = self.rig.network
-        keeper = Keeper(
-            Contracts(net.w3, net.token, net.staking, net.market), TxSender(net.w3, dev_account(KEEPER))
-        )
+        # The same port after a restart: the keeper's connection reaches the new anvil.
+        keeper = Keeper(self.rig.network, TxSender(self.rig.network.w3, dev_account(KEEPER)))
         while not self.stop.is_set():
             try:
                 keeper.run(self.stop, 0.5)

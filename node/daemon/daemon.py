@@ -363,9 +363,9 @@ class Daemon:
         if not queued:
             return
         if time.monotonic() < self._claims_paused_until:
-            for row in queued:
-                if row.reason != CLAIMS_PAUSED:
-                    self.ledger.update_job(row.job_id, reason=CLAIMS_PAUSED)
+            for held in queued:
+                if held.reason != CLAIMS_PAUSED:
+                    self.ledger.update_job(held.job_id, reason=CLAIMS_PAUSED)
             return
         now = self.market.chain_time()
         chain_jobs = [self.market.job(j.job_id) for j in queued]
