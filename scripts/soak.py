@@ -716,6 +716,10 @@ def main() -> int:
     if args.jobs < 1 or args.rate <= 0:
         parser.error("--jobs and --rate must be positive")
 
+    # Where the figures come from, taken before the run: the code and the machine's load it ran on.
+    from bench_sandbox import provenance
+
+    origin = {**provenance(), "command": " ".join(sys.argv), "load_avg_at_start": os.getloadavg()}
     root = Path(tempfile.mkdtemp(prefix="neurolink-soak-"))
     os.environ["NEUROLINK_HOME"] = str(root / "soak")
     try:
@@ -726,10 +730,9 @@ def main() -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     if args.out:
-        from bench_sandbox import provenance
-
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({**provenance(), "command": " ".join(sys.argv), **report}, indent=1))
+        full = {**origin, "load_avg_at_end": os.getloadavg(), **report}
+        args.out.write_text(json.dumps(full, indent=1) + "\n")
     line = {k: v for k, v in report.items() if k not in LONG_FIELDS}
     print(json.dumps(line))
     return 0 if report["soak"] == "ok" else 1
