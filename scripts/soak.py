@@ -721,6 +721,8 @@ def main() -> int:
 
     origin = {**provenance(), "command": " ".join(sys.argv), "load_avg_at_start": os.getloadavg()}
     root = Path(tempfile.mkdtemp(prefix="neurolink-soak-"))
+    # SIGTERM unwinds like Ctrl-C: every process of the devnet is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     os.environ["NEUROLINK_HOME"] = str(root / "soak")
     try:
         report = soak(args, root)
