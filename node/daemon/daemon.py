@@ -559,8 +559,12 @@ class Daemon:
             # Too late (committed or past the commit deadline): the ordinary deadline path follows.
             self.ledger.update_job(job.job_id, Phase.FAILED, reason=f"abandon reverted: {exc.error_name}")
             return
-        self.ledger.update_job(job.job_id, Phase.LOST, reason=f"abandoned after a machine failure: {error}")
-        log.warning("slot abandoned", extra={"job_id": job.job_id, "error": error})
+        # The contract burns a fixed share of the slot's collateral: the ledger books it as slashed.
+        bps = int(self.market.job_market.functions.ABANDON_PENALTY_BPS().call())
+        penalty = int(job.info.get("collateral", 0)) * bps // 10_000
+        reason = f"abandoned after a machine failure: {error}"
+        self.ledger.update_job(job.job_id, Phase.LOST, reason=reason, slashed=penalty)
+        log.warning("slot abandoned", extra={"job_id": job.job_id, "error": error, "penalty": penalty})
 
     def _on_computed(self, job: JobRow) -> None:
         if self.fault is Fault.SILENT:

@@ -3,7 +3,8 @@ job in turn, paying a tenth of the collateral each time.
 
 The machine is real: a Celery worker that must sandbox its jobs on a host without bubblewrap (its PATH
 finds none), so every job fails with SandboxUnavailable, a machine failure. The soak (scripts/soak.py)
-found this: a node whose sandbox could not start claimed and abandoned each job it was offered.
+found this: a node whose sandbox could not start claimed and abandoned each job it was offered; and
+the node's ledger did not book the abandon's penalty (a tenth of the collateral, burned) as slashed.
 """
 
 from pathlib import Path
@@ -61,5 +62,9 @@ def test_a_node_whose_sandbox_cannot_start_abandons_one_job_then_pauses_claims(
     mine = [e for e in abandoned if e["args"]["provider"] == provider.address]
     assert len(mine) == 1, "one abandon, not one per job"
     ledger = ledger_of(provider)
+    abandoned_job = ledger.job(mine[0]["args"]["jobId"])
+    assert abandoned_job is not None and abandoned_job.slashed == mine[0]["args"]["penalty"] > 0, (
+        "the ledger books the abandon's penalty as the chain burned it"
+    )
     assert sorted(r.phase for j in jobs if (r := ledger.job(j))) == [Phase.LOST, Phase.QUEUED, Phase.QUEUED]
     assert any(e["msg"] == CLAIMS_PAUSED and e["seconds"] == 30.0 for e in NodeLog(provider).entries())
