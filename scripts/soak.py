@@ -146,6 +146,8 @@ class Rig:
     clock_needed: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     unexpected_exits: list[dict[str, Any]] = field(default_factory=list)
+    # Transactions taken out of the mempool: (sender, nonce, hash).
+    dropped: list[tuple[str, int, str]] = field(default_factory=list)
 
     @property
     def state_file(self) -> Path:
@@ -215,6 +217,7 @@ class Rig:
                     if sender.lower() in providers:
                         tx = next(iter(by_nonce.values()))
                         rpc_call(url, "anvil_dropTransaction", [tx["hash"]])
+                        self.dropped.append((sender, int(tx["nonce"], 16), tx["hash"]))
                         return f"dropped {tx['hash']} (nonce {int(tx['nonce'], 16)}) of {sender}"
                 time.sleep(0.01)
             return "no provider transaction entered the mempool within 30 s"
@@ -542,6 +545,23 @@ def check_ledgers(rig: Rig, events: dict[str, list[Any]]) -> tuple[list[str], in
     return mismatches, len(twice)
 
 
+def dropped_recovered(rig: Rig) -> list[dict[str, Any]]:
+    """For each dropped transaction: whether the node got the same bytes mined later (it re-broadcasts
+    what the chain forgot) and whether its nonce was used at all (else every later tx would be stuck)."""
+    w3 = rig.network.w3
+    found = []
+    for sender, nonce, tx_hash in rig.dropped:
+        try:
+            mined = w3.eth.get_transaction_receipt(tx_hash) is not None
+        except Exception as exc:  # web3 raises TransactionNotFound for an unknown hash
+            if is_transient(exc):
+                raise
+            mined = False
+        used = w3.eth.get_transaction_count(w3.to_checksum_address(sender)) > nonce
+        found.append({"hash": tx_hash, "same_tx_mined": mined, "nonce_used": used})
+    return found
+
+
 def wait_ledgers_quiet(rig: Rig, timeout: float) -> None:
     """Give the daemons time to read the last closing events (their ledgers have no active job)."""
     from node.daemon.ledger import Ledger
@@ -617,6 +637,7 @@ def verdict(rig: Rig, jobs: list[Job], chaos: Chaos | None, background: Backgrou
     mismatches, claimed_twice = check_ledgers(rig, events)
     slashed = {e["args"]["account"] for e in events["StakeSlashed"]}
     honest_slashed = len(slashed & set(rig.provider_addresses()))
+    recovered = patient(lambda: dropped_recovered(rig), "reading nonces")
     report: dict[str, Any] = {
         "jobs": len(jobs),
         "jobs_on_chain": len(created),
@@ -632,6 +653,7 @@ def verdict(rig: Rig, jobs: list[Job], chaos: Chaos | None, background: Backgrou
         "ledgers_agree": not mismatches,
         "ledger_mismatches": mismatches[:20],
         "unexpected_daemon_exits": len(rig.unexpected_exits),
+        "dropped_txs": recovered,
         "keeper_errors": background.keeper_errors[:10],
         "faults_injected": sum(1 for f in chaos.log if f["injected"]) if chaos else 0,
         "faults": dict(Counter(f["fault"] for f in chaos.log if f["injected"])) if chaos else {},
@@ -648,6 +670,7 @@ def verdict(rig: Rig, jobs: list[Job], chaos: Chaos | None, background: Backgrou
             ("tokens_conserved", not report["tokens_conserved"]),
             ("ledgers_agree", bool(mismatches)),
             ("unexpected_daemon_exits", bool(rig.unexpected_exits)),
+            ("dropped_tx_left_a_nonce_gap", not all(d["nonce_used"] for d in recovered)),
         )
         if bad
     ]
