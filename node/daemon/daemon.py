@@ -57,6 +57,10 @@ MAX_REVERTS = 3
 MACHINE_PAUSE_S = 30.0
 MAX_MACHINE_PAUSE_S = 600.0
 CLAIMS_PAUSED = "claims paused after a machine failure"
+# Machine failures that say the host's workers are away (none registered, or one died under the job):
+# retried with the growing pause of a failed computation (2 + 4 + 8 + 16 s) before the slot is abandoned.
+WORKERS_AWAY = frozenset({"DevicesUnavailable", "WorkerCrashed"})
+WORKERS_AWAY_RETRIES = 4
 # Phases in which a job holds this node's devices (a claim in flight will, once mined).
 HOLDS_DEVICES = frozenset({Phase.CLAIMING, Phase.CLAIMED, Phase.COMPUTING})
 # Phases after our claim: the job's settlement decides our earnings or slash.
@@ -511,7 +515,7 @@ class Daemon:
                 extra={"job_id": job.job_id, "code": outcome.error_code},
             )
             outcome = self.dispatcher.store_error_result(record)
-        elif outcome.error_code in MACHINE:
+        elif outcome.error_code in MACHINE and not self._may_come_back(job.job_id, outcome.error_code):
             self._abandon(job, outcome.error)
             return
         if outcome.error:
@@ -543,6 +547,11 @@ class Daemon:
         log.info(
             "computed", extra={"job_id": job.job_id, "cid": outcome.cid, "seconds": round(outcome.seconds, 3)}
         )
+
+    def _may_come_back(self, job_id: int, code: str) -> bool:
+        """Whether a machine failure is worth retrying before giving the slot up: workers that are away
+        (restarting after a crash, say) are back in seconds, while the job's window lasts minutes."""
+        return code in WORKERS_AWAY and self._attempts.get(job_id, 0) < WORKERS_AWAY_RETRIES
 
     def _abandon(self, job: JobRow, error: str) -> None:
         """A failure of this machine, not of the job: give the slot back (losing a tenth of the

@@ -1,5 +1,6 @@
 """A machine that cannot run jobs abandons one, then stops claiming: it does not claim and abandon every
-job in turn, paying a tenth of the collateral each time.
+job in turn, paying a tenth of the collateral each time. Workers that are only away for a moment cost
+nothing: the job waits for them.
 
 The machine is real: a Celery worker that must sandbox its jobs on a host without bubblewrap (its PATH
 finds none), so every job fails with SandboxUnavailable, a machine failure. The soak (scripts/soak.py)
@@ -21,6 +22,8 @@ from provider_bench import (
     ledger_of,
     make_host,
     make_provider,
+    start_workers,
+    wait_settled,
     wait_until,
 )
 
@@ -68,3 +71,35 @@ def test_a_node_whose_sandbox_cannot_start_abandons_one_job_then_pauses_claims(
     )
     assert sorted(r.phase for j in jobs if (r := ledger.job(j))) == [Phase.LOST, Phase.QUEUED, Phase.QUEUED]
     assert any(e["msg"] == CLAIMS_PAUSED and e["seconds"] == 30.0 for e in NodeLog(provider).entries())
+
+
+def test_a_job_dispatched_while_the_workers_restart_is_run_when_they_are_back(
+    network: Network, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The soak found it: a worker killed and restarted (seconds) made the node abandon the job it
+    dispatched meanwhile, since a host with no workers registered answers DevicesUnavailable at once."""
+    host = make_host(tmp_path / "host", redis_server.url, slots=1)
+    provider = make_provider(network, host, 18)
+    node = NodeProcess(provider, "--no-workers")
+    pool = None
+    try:
+        # Its workers are away (stopped by their supervisor, not yet back) when the job arrives.
+        job = create_job(network, benchmark_spec(seed=1801), host, payment=TOKEN)
+        wait_until(
+            lambda: any(
+                e["msg"] == "compute failed, will retry" and e.get("job_id") == job
+                for e in NodeLog(provider).entries()
+            ),
+            90,
+            "the node to find no workers and retry",
+            process=node,
+        )
+        pool = start_workers(host)
+        wait_settled(network, job, 90, "the job to run once the workers are back", process=node)
+    finally:
+        node.stop()
+        if pool is not None:
+            pool.stop()
+    abandoned = network.market.events.JobAbandoned().get_logs(from_block=0)
+    assert not [e for e in abandoned if e["args"]["provider"] == provider.address], "no slot given up"
+    assert not NodeLog(provider).has("slot abandoned", job)
