@@ -1,4 +1,4 @@
-"""`neurolink node …`: the provider's commands: workers, selftest, register, stake, run, status."""
+"""`neurolink node …`: workers, selftest, register, stake, unstake, withdraw, status, quarantine, run."""
 
 import logging
 import signal
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from neurolink.config import Settings
     from node.daemon.app import Chain
     from node.daemon.config import NodeConfig
+    from node.daemon.ledger import Ledger
 
 app = typer.Typer(
     help="Run a provider node: register, stake, run the daemon with its device workers, watch it.",
@@ -275,17 +276,22 @@ def withdraw(*, args: NodeArgs) -> None:
     )
 
 
-@app.command()
-@bundled("args", NodeArgs, only=("config_path", "account", "as_json"))
-def status(*, args: NodeArgs) -> None:
-    """Stake, locked collateral, jobs by state, earnings and slashes (no password needed)."""
+def _read_ledger(args: NodeArgs) -> tuple[str, "Chain", "Ledger"]:
+    """The provider's address, its chain and its ledger (bound to them): no password needed."""
     from neurolink.accounts.keystore import Keystore
     from node.daemon.app import connect_chain, open_ledger
 
     settings, config = args.context()
     address = config.account or Keystore(settings.keystore_dir).find(None).address
     chain = connect_chain(settings, config)
-    ledger = open_ledger(settings, config, chain, address)
+    return address, chain, open_ledger(settings, config, chain, address)
+
+
+@app.command()
+@bundled("args", NodeArgs, only=("config_path", "account", "as_json"))
+def status(*, args: NodeArgs) -> None:
+    """Stake, locked collateral, jobs by state, earnings and slashes (no password needed)."""
+    address, chain, ledger = _read_ledger(args)
     info = chain.market.stake_info(address)
     totals = ledger.totals()
     data = {
@@ -311,6 +317,45 @@ def status(*, args: NodeArgs) -> None:
         "unstake_available_at": when(info["unstake_available_at"]),
     }
     args.emit(data, "\n".join(f"{key}: {value}" for key, value in shown.items()))
+
+
+quarantine = typer.Typer(
+    help="Jobs the daemon set aside after their steps kept failing: list them, give one back to it.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine, name="quarantine")
+
+
+@quarantine.command("list")
+@bundled("args", NodeArgs, only=("config_path", "account", "as_json"))
+def quarantine_list(*, args: NodeArgs) -> None:
+    """The quarantined jobs: why, and the phase each was in."""
+    _, _, ledger = _read_ledger(args)
+    jobs = [
+        {"job_id": j.job_id, "reason": j.reason, "quarantined_from": j.info.get("quarantined_from")}
+        for j in ledger.quarantined()
+    ]
+    lines = [f"job {j['job_id']} (was {j['quarantined_from'] or 'new'}): {j['reason']}" for j in jobs]
+    args.emit({"quarantined": jobs}, "\n".join(lines) or "no quarantined jobs")
+
+
+@quarantine.command("release")
+@bundled("args", NodeArgs, only=("config_path", "account", "as_json"))
+def quarantine_release(
+    job_id: int = typer.Argument(..., min=1, help="The quarantined job (see `node quarantine list`)."),
+    *,
+    args: NodeArgs,
+) -> None:
+    """Give a quarantined job back to the daemon (running or not): it resumes from the phase it was
+    quarantined in, with a fresh retry budget. Writes only the ledger and signs nothing, so it runs
+    beside the daemon without the account lock."""
+    _, _, ledger = _read_ledger(args)
+    phase = ledger.release(job_id)
+    resumed = phase.value if phase is not None else "new"
+    args.emit(
+        {"job_id": job_id, "released": True, "phase": resumed},
+        f"job {job_id} released: the daemon takes it up again from {resumed}",
+    )
 
 
 @app.command()

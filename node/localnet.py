@@ -5,6 +5,8 @@ Devnet only: accounts are anvil's public development keys and keystores use a lo
 """
 
 import json
+import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurolink.config import Settings, load_settings
+from neurolink.devnet.anvil import free_port
+from neurolink.errors import DevnetError
 from neurolink.processes import stop_processes
 from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.plan import DEVNET_TUNING
@@ -59,6 +63,43 @@ def deploy_network(anvil: "Anvil") -> Network:
     build(DEFAULT_SOURCES, DEFAULT_OUT)
     contracts = deploy_protocol(TxSender(connect(anvil.rpc_url), dev_account(0)))
     return Network(contracts.w3, contracts.token, contracts.staking, contracts.market, anvil)
+
+
+class RedisServer:
+    """A redis-server of our own on a free port, with an append-only file so restarts keep queues."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        redis = shutil.which("redis-server")
+        if redis is None:
+            raise DevnetError("redis-server not found (Debian package redis-server)")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [redis, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+             "--appendonly", "yes", "--save", ""],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise DevnetError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_processes([self.process])
 
 
 @dataclass

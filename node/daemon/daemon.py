@@ -64,6 +64,16 @@ MAX_RETRY_PAUSE_S = 30.0
 RETRY_BUDGET = 5
 # Mined-and-reverted sends of one action for one job before the daemon gives that job up.
 MAX_REVERTS = 3
+# After a machine failure (no sandbox, a device gone, out of memory) the node claims nothing for a while,
+# doubling while failures repeat and ending at the next job computed: a machine that stays broken
+# abandons a job now and then (a tenth of its collateral each), not every job it could claim.
+MACHINE_PAUSE_S = 30.0
+MAX_MACHINE_PAUSE_S = 600.0
+CLAIMS_PAUSED = "claims paused after a machine failure"
+# Machine failures that say the host's workers are away (none registered, or one died under the job):
+# retried with the growing pause of a failed computation (2 + 4 + 8 + 16 s) before the slot is abandoned.
+WORKERS_AWAY = frozenset({"DevicesUnavailable", "WorkerCrashed"})
+WORKERS_AWAY_RETRIES = 4
 # Phases in which a job holds this node's devices (a claim in flight will, once mined).
 HOLDS_DEVICES = frozenset({Phase.CLAIMING, Phase.CLAIMED, Phase.COMPUTING})
 # Phases after our claim: the job's settlement decides our earnings or slash.
@@ -137,6 +147,9 @@ class Daemon:
         # txs' receipts still need checking.
         self._rederive_pending: set[int] = set()
         self._recheck_pending = False
+        # Machine failures since the last job computed, and until when no job is claimed.
+        self._machine_failures = 0
+        self._claims_paused_until = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -450,6 +463,11 @@ class Daemon:
             del self._chain_jobs[job_id]
         if not queued:
             return
+        if time.monotonic() < self._claims_paused_until:
+            for held in queued:
+                if held.reason != CLAIMS_PAUSED:
+                    self.ledger.update_job(held.job_id, reason=CLAIMS_PAUSED)
+            return
         busy, backlog_s = self._held_work()
         if busy >= self.policy.capacity.devices * self.policy.capacity.jobs_per_device:
             return
@@ -630,7 +648,7 @@ class Daemon:
                 extra={"job_id": job.job_id, "code": outcome.error_code},
             )
             outcome = self.dispatcher.store_error_result(record)
-        elif outcome.error_code in MACHINE:
+        elif outcome.error_code in MACHINE and not self._may_come_back(job.job_id, outcome.error_code):
             self._abandon(job, outcome.error)
             return
         if outcome.error:
@@ -644,6 +662,7 @@ class Daemon:
                 extra={"job_id": job.job_id, "error": outcome.error, "attempt": attempts},
             )
             return
+        self._machine_failures = 0  # this machine computes again
         digest = outcome.digest
         if self.fault is Fault.WRONG_RESULT:
             digest = "0x" + secrets.token_bytes(32).hex()
@@ -662,9 +681,18 @@ class Daemon:
             "computed", extra={"job_id": job.job_id, "cid": outcome.cid, "seconds": round(outcome.seconds, 3)}
         )
 
+    def _may_come_back(self, job_id: int, code: str) -> bool:
+        """Whether a machine failure is worth retrying before giving the slot up: workers that are away
+        (restarting after a crash, say) are back in seconds, while the job's window lasts minutes."""
+        return code in WORKERS_AWAY and self._attempts.get(job_id, 0) < WORKERS_AWAY_RETRIES
+
     def _abandon(self, job: JobRow, error: str) -> None:
         """A failure of this machine, not of the job: give the slot back (losing a tenth of the
-        collateral) rather than be slashed in full at the deadline."""
+        collateral) rather than be slashed in full at the deadline; and claim nothing for a while."""
+        self._machine_failures += 1
+        pause = min(MACHINE_PAUSE_S * 2.0 ** (self._machine_failures - 1), MAX_MACHINE_PAUSE_S)
+        self._claims_paused_until = time.monotonic() + pause
+        log.warning(CLAIMS_PAUSED, extra={"seconds": pause, "failures": self._machine_failures})
         try:
             self.submitter.send(
                 self.market.job_market.functions.abandon(job.job_id), action="abandon", job_id=job.job_id
@@ -673,8 +701,12 @@ class Daemon:
             # Too late (committed or past the commit deadline): the ordinary deadline path follows.
             self.ledger.update_job(job.job_id, Phase.FAILED, reason=f"abandon reverted: {exc.error_name}")
             return
-        self.ledger.update_job(job.job_id, Phase.LOST, reason=f"{ABANDONED}: {error}")
-        log.warning("slot abandoned", extra={"job_id": job.job_id, "error": error})
+        # The contract burns a fixed share of the slot's collateral: the ledger books it as slashed.
+        bps = int(self.market.job_market.functions.ABANDON_PENALTY_BPS().call())
+        penalty = int(job.info.get("collateral", 0)) * bps // 10_000
+        reason = f"{ABANDONED}: {error}"
+        self.ledger.update_job(job.job_id, Phase.LOST, reason=reason, slashed=penalty)
+        log.warning("slot abandoned", extra={"job_id": job.job_id, "error": error, "penalty": penalty})
 
     def _on_computed(self, job: JobRow) -> None:
         if self.fault is Fault.SILENT:

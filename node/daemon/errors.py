@@ -19,6 +19,18 @@ class LedgerError(NodeError):
     exit_code = ExitCode.INTEGRITY
 
 
+class UnknownJobError(NodeError):
+    """The ledger holds no such job."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class JobNotQuarantinedError(NodeError):
+    """Only a quarantined job can be released; this one is in another phase."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
 class DispatchError(NodeError):
     """A job could not be fetched, run or stored."""
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from node.daemon.errors import LedgerError
+from node.daemon.errors import JobNotQuarantinedError, LedgerError, UnknownJobError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -295,6 +295,32 @@ class Ledger:
     def quarantined(self) -> list[JobRow]:
         """Jobs set aside after their retry budget ran out (for `node status`)."""
         return [j for j in self.jobs() if j.phase is Phase.QUARANTINED]
+
+    def release(self, job_id: int) -> Phase | None:
+        """Give a quarantined job back to the daemon, which takes it up on its next round with a fresh
+        retry budget: the job returns to the phase it was quarantined in (one quarantined before it
+        had a phase is forgotten, so its JobCreated is considered afresh), and its events are read
+        again, since an event that came while it was set aside (its settlement, say) was only noted.
+        Returns the phase it went back to (None: forgotten)."""
+        with self.transaction() as db:
+            row = db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise UnknownJobError(f"job {job_id} is not in the ledger {self.path}")
+            job = _job(row)
+            if job.phase is not Phase.QUARANTINED:
+                raise JobNotQuarantinedError(f"job {job_id} is {job.phase.value}, not quarantined")
+            before = job.info.get("quarantined_from")
+            if before is None:
+                db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+            else:
+                info = {k: v for k, v in job.info.items() if k != "quarantined_from"}
+                db.execute(
+                    "UPDATE jobs SET phase = ?, reason = '', info = ?, updated_at = ? WHERE job_id = ?",
+                    (before, json.dumps(info, sort_keys=True, default=str), time.time(), job_id),
+                )
+            # Handlers look at the job's phase first, so reading an event twice changes nothing twice.
+            db.execute("UPDATE events SET handled = 0 WHERE job_id = ?", (job_id,))
+        return None if before is None else Phase(before)
 
     def counts_by_phase(self) -> dict[str, int]:
         rows = self._db.execute("SELECT phase, COUNT(*) FROM jobs GROUP BY phase").fetchall()

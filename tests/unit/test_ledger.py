@@ -83,3 +83,43 @@ def test_transaction_journal(tmp_path: Path) -> None:
     assert [t.status for t in ledger.txs(nonce=4)] == [TxStatus.REPLACED, TxStatus.MINED]
     assert [t.tx_hash for t in ledger.job_txs(9, "commit")] == ["0xa", "0xb"]
     assert ledger.txs(status=TxStatus.PENDING) == []
+
+
+def test_release_returns_a_quarantined_job_to_its_phase_and_rereads_its_events(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.add_job(
+        1, Phase.QUARANTINED, {"replicas": 1, "quarantined_from": "computed"}, "step failed 5 times"
+    )
+    ledger.record_scan([_event("0x1", 0, 5, job=1), _event("0x2", 0, 6, job=2)], 6)
+    for event in ledger.pending_events():
+        ledger.mark_handled(event)
+
+    assert ledger.release(1) is Phase.COMPUTED
+    row = ledger.job(1)
+    assert row is not None and row.phase is Phase.COMPUTED and row.reason == ""
+    assert row.info == {"replicas": 1}, "the note of where it came from goes with the quarantine"
+    assert [e.job_id for e in ledger.pending_events()] == [1], "its events only are read again"
+
+
+def test_release_forgets_a_job_quarantined_before_it_had_a_phase(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.add_job(3, Phase.QUARANTINED, {}, "event JobCreated failed 5 times")
+    ledger.record_scan([_event("0x3", 0, 7, job=3)], 7)
+    ledger.mark_handled(ledger.pending_events()[0])
+
+    assert ledger.release(3) is None
+    assert ledger.job(3) is None
+    assert [e.job_id for e in ledger.pending_events()] == [3], "its JobCreated is considered afresh"
+
+
+def test_release_refuses_a_job_that_is_not_quarantined_or_not_known(tmp_path: Path) -> None:
+    from node.daemon.errors import JobNotQuarantinedError, UnknownJobError
+
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.add_job(1, Phase.COMPUTING, {})
+    with pytest.raises(JobNotQuarantinedError, match="job 1 is computing"):
+        ledger.release(1)
+    with pytest.raises(UnknownJobError, match="job 2 is not in the ledger"):
+        ledger.release(2)
+    row = ledger.job(1)
+    assert row is not None and row.phase is Phase.COMPUTING, "a refused release changes nothing"

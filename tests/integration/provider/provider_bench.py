@@ -4,14 +4,6 @@ Everything is real: contracts compiled and deployed on anvil, Celery workers on 
 for this session (so tests may restart it), the embedded content store shared by requester and nodes.
 """
 
-import shutil
-import socket
-import subprocess
-import time
-from pathlib import Path
-
-from neurolink.devnet.anvil import free_port
-from neurolink.processes import stop_processes
 from neurolink.protocol.views import JobPhase, read_phase
 from node.daemon.ledger import Ledger
 from node.localnet import (
@@ -24,6 +16,7 @@ from node.localnet import (
     NodeLog,
     NodeProcess,
     ProviderHome,
+    RedisServer,
     benchmark_spec,
     create_job,
     deploy_network,
@@ -60,42 +53,6 @@ __all__ = [
     "wait_settled",
     "wait_until",
 ]
-
-
-class RedisServer:
-    """A redis-server of the test's own on a free port, with an append-only file so restarts keep queues."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        redis = shutil.which("redis-server")
-        assert redis, "redis-server is part of the test bench (Debian package redis-server)"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [redis, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--appendonly", "yes", "--save", ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_processes([self.process])
 
 
 def wait_settled(
