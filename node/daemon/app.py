@@ -49,7 +49,7 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
     from node.daemon.metrics import NodeMetrics
     from node.daemon.policy import Capacity, Policy
     from node.daemon.submitter import Submitter
-    from node.daemon.watcher import Watcher
+    from neurolink.chain.watcher import Watcher
     from node.worker.sandbox import require_for_chain
 
     chain = connect_chain(settings, config)

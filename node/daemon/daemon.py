@@ -18,7 +18,8 @@ from neurolink.protocol.views import JobPhase
 from node.daemon.config import Fault
 from node.daemon.crash import crash_point
 from node.daemon.errors import FaultRefusedError, is_transient
-from node.daemon.ledger import EventRow, JobRow, Ledger, Phase, TxStatus
+from neurolink.chain.watcher import EventRow
+from node.daemon.ledger import JobRow, Ledger, Phase, TxStatus
 from node.daemon.market import CLOSED, ChainJob, Market
 from node.daemon.policy import Policy
 from node.daemon.reorg import rederive
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from node.daemon.dispatcher import JobDispatcher
     from node.daemon.metrics import NodeMetrics
     from node.daemon.submitter import Submitter
-    from node.daemon.watcher import Watcher
+    from neurolink.chain.watcher import Watcher
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from node.daemon.errors import LedgerError
-from node.daemon.ledger import EventRow, Ledger, Phase, TxRow, TxStatus
+from neurolink.chain.watcher import EventRow
+from node.daemon.ledger import Ledger, Phase, TxRow, TxStatus
 
 
 def _event(tx: str, index: int, block: int, job: int = 1) -> EventRow:
