@@ -4,7 +4,7 @@
 const main = document.getElementById("main");
 const live = document.getElementById("live");
 const charts = [];
-let route = "";
+let route = null;
 let refreshTimer = null;
 let jobFilter = "";
 let bucket = 60;
@@ -34,13 +34,20 @@ function clearCharts() {
   while (charts.length) charts.pop().destroy();
 }
 
-function chart(target, title, labels, series, data) {
+// `pad`: seconds shown either side of the data, so one bucket is not stretched across years.
+function chart(target, labels, series, data, pad) {
   const width = Math.max(260, target.clientWidth - 16);
+  const scales = { x: { time: true, range: (u, min, max) => [(min ?? 0) - pad, (max ?? 0) + pad] } };
+  const axes = [{}, { size: 60 }];
+  if (series.length > 1) {
+    scales.count = { range: (u, min, max) => [0, Math.max(1, max ?? 1)] };
+    axes.push({ scale: "count", side: 1, size: 40, grid: { show: false } });
+  }
   const opts = {
-    title: "", width, height: 220,
-    series: [{ label: labels[0], value: (u, v) => (v == null ? "–" : new Date(v * 1000).toLocaleTimeString()) },
-      ...series.map((s, i) => ({ label: labels[i + 1], stroke: s, width: 2, points: { show: true } }))],
-    axes: [{}, { size: 60 }],
+    width, height: 220, scales, axes,
+    series: [{ label: labels[0], value: (u, v) => (v == null ? "–" : new Date(v * 1000).toLocaleString()) },
+      ...series.map((s, i) => ({ label: labels[i + 1], stroke: s, width: 2, points: { show: true },
+        scale: i === 1 ? "count" : "y" }))],
   };
   charts.push(new uPlot(opts, data, target));
 }
@@ -84,11 +91,11 @@ async function overview(first) {
   document.getElementById("recent").innerHTML = jobTable("Latest jobs (live)", jobRows(jobs.items));
   clearCharts();
   const hours = stats.settled_per_hour;
-  chart(document.getElementById("settled-chart"), "Settled", ["Hour", "Settled"], ["#116329"],
-    [hours.map((h) => h.hour), hours.map((h) => h.count)]);
+  chart(document.getElementById("settled-chart"), ["Hour", "Settled"], ["#116329"],
+    [hours.map((h) => h.hour), hours.map((h) => h.count)], 3600);
   const pts = prices.points;
-  chart(document.getElementById("price-chart"), "Prices", ["Time", "Median price", "Jobs"], ["#0b57d0", "#a4001d"],
-    [pts.map((p) => p.start), pts.map((p) => (p.price_median == null ? null : Number(BigInt(p.price_median)) / 1e18)), pts.map((p) => p.jobs)]);
+  chart(document.getElementById("price-chart"), ["Time", "Median price", "Jobs"], ["#0b57d0", "#a4001d"],
+    [pts.map((p) => p.start), pts.map((p) => (p.price_median == null ? null : Number(BigInt(p.price_median)) / 1e18)), pts.map((p) => p.jobs)], bucket);
 }
 
 async function jobsView(first) {
@@ -216,9 +223,11 @@ async function render(first) {
 
 function navigate() {
   if (location.hash === route) return;
+  // After an in-page navigation, keyboard and screen-reader users land on the new content.
+  const moved = route !== null;
   route = location.hash;
   clearCharts();
-  render(true).then(() => main.focus({ preventScroll: true }));
+  render(true).then(() => moved && main.focus({ preventScroll: true }));
 }
 
 document.getElementById("search").addEventListener("submit", (ev) => {
