@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -45,6 +46,17 @@ def _checksum(address: str) -> str:
     return str(to_checksum_address(address))
 
 
+def _session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(_session)]
+Address = Annotated[str, PathParam(pattern=ADDRESS, description="A 0x-prefixed account address.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+
+
 def create_app(engine: Engine) -> FastAPI:
     """The API over `engine`'s database (written by an Indexer in this process or another)."""
     sessions = sessionmaker(engine)
@@ -58,14 +70,7 @@ def create_app(engine: Engine) -> FastAPI:
         redoc_url=None,
     )
 
-    def db() -> Iterator[Session]:
-        with sessions() as session:
-            yield session
-
-    Db = Annotated[Session, Depends(db)]
-    Address = Annotated[str, PathParam(pattern=ADDRESS, description="A 0x-prefixed account address.")]
-    Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
-    Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+    app.state.sessions = sessions
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
@@ -74,9 +79,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
         return _problem(request, 422, "Invalid parameter", f"invalid {where}", errors=errors)
 
@@ -106,6 +109,7 @@ def create_app(engine: Engine) -> FastAPI:
     @app.get("/api/v1/jobs", response_model=schemas.JobPage, responses=PROBLEM_RESPONSES, tags=["jobs"])
     def jobs(
         db: Db,
+        *,
         state: schemas.JobState | None = None,
         requester: Annotated[str | None, Query(pattern=ADDRESS)] = None,
         provider: Annotated[str | None, Query(pattern=ADDRESS)] = None,
@@ -130,7 +134,10 @@ def create_app(engine: Engine) -> FastAPI:
         return queries.job_detail(db, job_id)
 
     @app.get(
-        "/api/v1/providers", response_model=schemas.ProviderPage, responses=PROBLEM_RESPONSES, tags=["providers"]
+        "/api/v1/providers",
+        response_model=schemas.ProviderPage,
+        responses=PROBLEM_RESPONSES,
+        tags=["providers"],
     )
     def providers(db: Db, limit: Limit = 50, cursor: Cursor = None) -> schemas.ProviderPage:
         """Registered providers by address, with stake, earnings and slashes."""
@@ -155,12 +162,16 @@ def create_app(engine: Engine) -> FastAPI:
     def prices(
         db: Db,
         bucket: Annotated[int, Query(ge=60, le=7 * 86_400, description="Bucket width in seconds.")] = 3600,
-        since: Annotated[int | None, Query(ge=0, description="Only jobs created at or after (unix s).")] = None,
+        since: Annotated[
+            int | None, Query(ge=0, description="Only jobs created at or after (unix s).")
+        ] = None,
     ) -> schemas.Prices:
         """Quote inputs over time: jobs created, GPU-seconds asked, price per GPU-second, open jobs."""
         return queries.prices(db, bucket=bucket, since=since)
 
-    @app.get("/api/v1/search", response_model=schemas.SearchResult, responses=PROBLEM_RESPONSES, tags=["network"])
+    @app.get(
+        "/api/v1/search", response_model=schemas.SearchResult, responses=PROBLEM_RESPONSES, tags=["network"]
+    )
     def search(db: Db, q: Annotated[str, Query(min_length=1, max_length=120)]) -> schemas.SearchResult:
         """Find a job by id, an account by address, or jobs by spec or result CID."""
         return queries.search(db, q)

@@ -15,17 +15,23 @@ if TYPE_CHECKING:
     from coordinator.explorer.settings import ExplorerSettings
     from neurolink.config import Settings
 
-app = typer.Typer(help="The network explorer: an indexer, a REST API and a live dashboard.", no_args_is_help=True)
+app = typer.Typer(
+    help="The network explorer: an indexer, a REST API and a live dashboard.", no_args_is_help=True
+)
 
 RpcOption = typer.Option(None, "--rpc-url", help="JSON-RPC endpoint (default: the settings' rpc_url).")
 DbOption = typer.Option(
-    None, "--db-url", help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: SQLite under NEUROLINK_HOME)."
+    None,
+    "--db-url",
+    help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: SQLite under NEUROLINK_HOME).",
 )
 NetworkOption = typer.Option(None, "--network", help="Network name or chain id (default: the RPC's chain).")
 IntervalOption = typer.Option(None, "--interval", min=0.01, help="Seconds between looks at the chain head.")
 
 
-def _setup(rpc_url: str | None, db_url: str | None, **extra: object) -> tuple["Settings", "ExplorerSettings", "Engine"]:
+def _setup(
+    rpc_url: str | None, db_url: str | None, **extra: object
+) -> tuple["Settings", "ExplorerSettings", "Engine"]:
     from coordinator.explorer.db import make_engine, migrate
     from coordinator.explorer.settings import load_explorer_settings
     from neurolink.config import load_settings
@@ -64,12 +70,16 @@ def _stop_on_signals() -> threading.Event:
 
 @app.command()
 def index(
+    *,
     rpc_url: str | None = RpcOption,
     db_url: str | None = DbOption,
     network: str | None = NetworkOption,
     interval: float | None = IntervalOption,
     from_block: int | None = typer.Option(
-        None, "--from-block", min=0, help="Index again from this block (rows already there are kept as they are)."
+        None,
+        "--from-block",
+        min=0,
+        help="Index again from this block (rows already there are kept as they are).",
     ),
     once: bool = typer.Option(False, "--once", help="Index up to the trusted head, then exit."),
     as_json: bool = JsonOption,
@@ -90,6 +100,7 @@ def index(
 
 @app.command()
 def serve(
+    *,
     rpc_url: str | None = RpcOption,
     db_url: str | None = DbOption,
     network: str | None = NetworkOption,

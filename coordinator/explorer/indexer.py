@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from web3 import Web3
 
-    from neurolink.chain.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +145,9 @@ class Indexer:
 
     def drop_events_after(self, block_number: int) -> list[int | None]:
         with self.sessions.begin() as db:
-            dropped = list(db.execute(select(Event.job_id, Event.account).where(Event.block_number > block_number)))
+            dropped = list(
+                db.execute(select(Event.job_id, Event.account).where(Event.block_number > block_number))
+            )
             jobs = {r.job_id for r in dropped if r.job_id is not None}
             accounts = {r.account for r in dropped if r.account is not None}
             db.execute(delete(Event).where(Event.block_number > block_number))
@@ -202,7 +203,9 @@ class Indexer:
         return self._times[event.block_number]
 
     def _sender(self, tx_hash: str) -> str:
-        return str(self.w3.eth.get_transaction(tx_hash)["from"])
+        from eth_typing import HexStr
+
+        return str(self.w3.eth.get_transaction(HexStr(tx_hash))["from"])
 
 
 def rebuild(db: Session, jobs: set[int], accounts: set[str], facts: Facts) -> None:

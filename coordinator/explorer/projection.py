@@ -84,7 +84,9 @@ def _slot(ctx: Ctx, provider: str) -> Slot | None:
 def _slots(ctx: Ctx) -> list[Slot]:
     return list(
         ctx.db.scalars(
-            select(Slot).where(Slot.job_id == ctx.event.job_id, Slot.outcome != "abandoned").order_by(Slot.slot)
+            select(Slot)
+            .where(Slot.job_id == ctx.event.job_id, Slot.outcome != "abandoned")
+            .order_by(Slot.slot)
         )
     )
 

@@ -1,8 +1,8 @@
 """Read-only queries behind the API: pages with keyset cursors, details, network statistics, prices."""
 
 import base64
-import bisect
 import binascii
+import bisect
 import json
 import statistics
 from typing import Any
@@ -114,25 +114,30 @@ def job_detail(db: Session, job_id: int) -> schemas.JobDetail:
             **base,
             "spec_cids": _cids(job.spec_digest),
             "result_cids": _cids(job.winning_digest),
-            "slots": [
-                {name: getattr(s, name) for name in schemas.SlotOut.model_fields} for s in slots
-            ],
+            "slots": [{name: getattr(s, name) for name in schemas.SlotOut.model_fields} for s in slots],
             "credits": [_credit(c) for c in credits],
             "timeline": [
                 {
-                    "seq": e.seq, "name": e.name, "block_number": e.block_number,
-                    "block_time": e.block_time, "tx_hash": e.tx_hash, "log_index": e.log_index,
-                    "account": e.account, "args": json.loads(e.args),
+                    "seq": e.seq,
+                    "name": e.name,
+                    "block_number": e.block_number,
+                    "block_time": e.block_time,
+                    "tx_hash": e.tx_hash,
+                    "log_index": e.log_index,
+                    "account": e.account,
+                    "args": json.loads(e.args),
                 }
                 for e in events
             ],
-        }  # fmt: skip
+        }
     )
 
 
 def _provider_stats(db: Session, addresses: list[str]) -> dict[str, dict[str, Any]]:
     """Jobs, paid and slashed slots, and credited earnings per address (aggregated in Python: exact wei)."""
-    stats: dict[str, dict[str, Any]] = {a: {"jobs": 0, "jobs_paid": 0, "jobs_slashed": 0, "earned": 0} for a in addresses}
+    stats: dict[str, dict[str, Any]] = {
+        a: {"jobs": 0, "jobs_paid": 0, "jobs_slashed": 0, "earned": 0} for a in addresses
+    }
     if not addresses:
         return stats
     rows = db.execute(
@@ -200,10 +205,17 @@ def provider_detail(db: Session, address: str) -> schemas.ProviderDetail:
             "metadata_digest": row.metadata_digest,
             "claimable": str(credited - int(row.withdrawn)),
             "history": [
-                {"job_id": s.job_id, "slot": s.slot, "state": state, "claimed_at": s.claimed_at,
-                 "outcome": s.outcome, "reward": s.reward, "slashed": s.slashed}
+                {
+                    "job_id": s.job_id,
+                    "slot": s.slot,
+                    "state": state,
+                    "claimed_at": s.claimed_at,
+                    "outcome": s.outcome,
+                    "reward": s.reward,
+                    "slashed": s.slashed,
+                }
                 for s, state in history
-            ],  # fmt: skip
+            ],
             "credits": [_credit(c) for c in credits[:200]],
         }
     )
@@ -286,11 +298,15 @@ def search(db: Session, query: str) -> schemas.SearchResult:
             account = db.get(Account, address)
             if account is not None:
                 kind = "provider" if account.registered else "account"
-                hits.append(schemas.SearchHit(kind=kind, id=address, url=f"#/provider/{address}", why="address"))
+                hits.append(
+                    schemas.SearchHit(kind=kind, id=address, url=f"#/provider/{address}", why="address")
+                )
             for job_id in db.scalars(
                 select(Job.job_id).where(Job.requester == address).order_by(Job.job_id.desc()).limit(20)
             ):
-                hits.append(schemas.SearchHit(kind="job", id=str(job_id), url=f"#/job/{job_id}", why="requester"))
+                hits.append(
+                    schemas.SearchHit(kind="job", id=str(job_id), url=f"#/job/{job_id}", why="requester")
+                )
     else:
         from neurolink.content.cid import cid_to_digest
         from neurolink.content.errors import ContentError
@@ -316,7 +332,13 @@ def new_events(db: Session, after: int, limit: int = 200) -> list[dict[str, Any]
         .limit(limit)
     )
     return [
-        {"seq": r.seq, "name": r.name, "job_id": r.job_id, "account": r.account, "block_number": r.block_number}
+        {
+            "seq": r.seq,
+            "name": r.name,
+            "job_id": r.job_id,
+            "account": r.account,
+            "block_number": r.block_number,
+        }
         for r in rows
     ]
 
@@ -327,4 +349,3 @@ def last_seq(db: Session) -> int:
 
 def _int(value: str | None) -> int | None:
     return None if value is None else int(value)
-

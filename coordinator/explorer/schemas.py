@@ -106,7 +106,9 @@ class JobDetail(JobSummary):
     paid_per_revealer: Wei | None
     refund: Wei | None
     spec_cids: Cids
-    result_cids: Cids | None = Field(description="The result's CID under each file codec (the digest names both).")
+    result_cids: Cids | None = Field(
+        description="The result's CID under each file codec (the digest names both)."
+    )
     slots: list[SlotOut]
     credits: list[CreditOut]
     timeline: list[TimelineEntry]

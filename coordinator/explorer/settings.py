@@ -27,5 +27,7 @@ class ExplorerSettings(BaseModel):
 def load_explorer_settings(home: Path, **overrides: Any) -> ExplorerSettings:
     from neurolink.config import layered_values, validated
 
-    values = layered_values(home / "explorer.toml", ExplorerSettings, "NEUROLINK_EXPLORER_", ExplorerConfigError, overrides)
+    values = layered_values(
+        home / "explorer.toml", ExplorerSettings, "NEUROLINK_EXPLORER_", ExplorerConfigError, overrides
+    )
     return validated(ExplorerSettings, values, ExplorerConfigError, "explorer")

@@ -113,7 +113,9 @@ def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict
         "processes": network.start_processes(folder, settings, run["rpc_url"], deployment, plan),
     }
     extra["content_gateway"] = next(p["url"] for p in extra["processes"] if p["role"] == "content")
-    extra |= {"explorer": p["url"] for p in extra["processes"] if p["role"] == "explorer"}
+    for process in extra["processes"]:
+        if process["role"] == "explorer":
+            extra["explorer"] = process["url"]
     _write_run(home, {**run, **extra})
     network.wait_ready(extra["processes"])
     return extra

@@ -1,9 +1,10 @@
-"""The whole network on one machine: wallets, provider nodes, the keeper and the explorer as `neurolink`
-subprocesses.
+"""The whole network on one machine: wallets, provider nodes, the keeper and the explorer as
+`neurolink` subprocesses.
 
 The shared core never imports `node` or `coordinator`: it starts `neurolink node run`,
-`neurolink coordinator keeper` and `neurolink explorer serve` as child processes, each in a home of its own under the devnet
-folder, and records their pids so `devnet down` stops exactly what `up` started.
+`neurolink coordinator keeper` and `neurolink explorer serve` as child processes, each in a home of
+its own under the devnet folder, and records their pids so `devnet down` stops exactly what `up`
+started.
 """
 
 import json

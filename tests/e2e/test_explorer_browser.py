@@ -34,9 +34,9 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[object, list[str], list[str]]
         # Anything bound elsewhere is refused (and still recorded above): the page must work offline.
         page.route(
             "**/*",
-            lambda route: route.continue_()
-            if urlparse(route.request.url).hostname == "127.0.0.1"
-            else route.abort(),
+            lambda route: (
+                route.continue_() if urlparse(route.request.url).hostname == "127.0.0.1" else route.abort()
+            ),
         )
         yield page, errors, requests
         browser.close()
@@ -68,7 +68,7 @@ def test_dashboard_follows_a_job_to_settled_and_shows_the_slash(
     cheater = page.locator(f'#slots tr:has(a[title="{CHEATER}"])')
     expect(cheater.locator(".outcome")).to_have_text("slashed")
     expect(page.locator("#timeline")).to_contain_text("slashed")
-    expect(page.locator("#result-cid")).not_to_have_text("–")
+    expect(page.locator("#result-cid")).not_to_have_text("\u2013")
     page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
 
     page.click(f'#slots a[title="{CHEATER}"]')
@@ -87,4 +87,6 @@ def test_dashboard_follows_a_job_to_settled_and_shows_the_slash(
     assert not errors, errors
     outside = [u for u in requests if urlparse(u).hostname != "127.0.0.1"]
     assert not outside, outside
-    assert all((tmp_path / name).stat().st_size > 0 for name in ("overview.png", "job.png", "overview-phone.png"))
+    assert all(
+        (tmp_path / name).stat().st_size > 0 for name in ("overview.png", "job.png", "overview-phone.png")
+    )

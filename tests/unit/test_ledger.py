@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from node.daemon.errors import LedgerError
 from neurolink.chain.watcher import EventRow
+from node.daemon.errors import LedgerError
 from node.daemon.ledger import Ledger, Phase, TxRow, TxStatus
 
 

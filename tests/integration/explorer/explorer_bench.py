@@ -46,7 +46,9 @@ def rows(engine: "Engine") -> dict[str, list[tuple[Any, ...]]]:
 def claimable(engine: "Engine", address: str) -> int:
     """What the indexed credits and withdrawals say `address` may still withdraw from the market."""
     with engine.connect() as conn:
-        credited = sum(int(a) for (a,) in conn.execute(select(Credit.amount).where(Credit.account == address)))
+        credited = sum(
+            int(a) for (a,) in conn.execute(select(Credit.amount).where(Credit.account == address))
+        )
         withdrawn = conn.execute(select(Account.withdrawn).where(Account.address == address)).scalar()
     return credited - int(withdrawn or 0)
 

@@ -59,7 +59,10 @@ def test_a_reorganisation_rewinds_the_rows(fresh_anvil: Anvil, explorer_db: str)
     _stake(network, 2, 50 * TOKEN)
     indexer.poll()
     with Session(engine) as db:
-        assert [j.payment for j in db.scalars(select(Job).order_by(Job.job_id))] == [str(TOKEN), str(2 * TOKEN)]
+        assert [j.payment for j in db.scalars(select(Job).order_by(Job.job_id))] == [
+            str(TOKEN),
+            str(2 * TOKEN),
+        ]
         assert db.get(Account, provider).staked == str(150 * TOKEN)  # type: ignore[union-attr]
 
     # The chain goes back and grows another way, longer than the undone branch.

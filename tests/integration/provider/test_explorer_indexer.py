@@ -25,11 +25,11 @@ from provider_bench import (
 )
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "explorer"))
-from explorer_bench import claimable, credited_accounts, event_names, indexer_for  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from explorer_bench import claimable, credited_accounts, event_names, indexer_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from coordinator.explorer.models import Account, Job, Slot  # noqa: E402
+from coordinator.explorer.models import Account, Job, Slot
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -88,7 +88,9 @@ def test_rows_say_what_the_chain_says(network: Network, cheated_job: CheatedJob,
         slashes = network.staking.events.StakeSlashed().get_logs(from_block=0)
         by_account: dict[str, int] = {}
         for log in slashes:
-            by_account[log["args"]["account"]] = by_account.get(log["args"]["account"], 0) + log["args"]["amount"]
+            by_account[log["args"]["account"]] = (
+                by_account.get(log["args"]["account"], 0) + log["args"]["amount"]
+            )
         indexed = {a.address: int(a.slashed) for a in db.scalars(select(Account)) if int(a.slashed)}
         assert indexed == by_account
     for address in credited_accounts(engine):
