@@ -66,8 +66,20 @@ def batch_rpc(url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
     return [r["result"] for r in replies]
 
 
-def tx(sender: str, to: str, data: str, gas: int) -> tuple[str, list[Any]]:
-    return "eth_sendTransaction", [{"from": sender, "to": to, "data": data, "gas": hex(gas)}]
+class Nonces:
+    """Local nonces: with automine off, anvil would hand every queued transaction the same one."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.next: dict[str, int] = {}
+
+    def tx(self, sender: str, to: str, data: str, gas: int) -> tuple[str, list[Any]]:
+        if sender not in self.next:
+            self.next[sender] = int(rpc_call(self.url, "eth_getTransactionCount", [sender, "pending"]), 16)
+        nonce = self.next[sender]
+        self.next[sender] += 1
+        params = {"from": sender, "to": to, "data": data, "gas": hex(gas), "nonce": hex(nonce)}
+        return "eth_sendTransaction", [params]
 
 
 def bulk_jobs(network: Network, jobs: int, requester: str, provider: str) -> None:
@@ -76,6 +88,7 @@ def bulk_jobs(network: Network, jobs: int, requester: str, provider: str) -> Non
 
     url, market = network.rpc_url, network.market
     rng = random.Random(14)
+    tx = Nonces(url).tx
     rpc_call(url, "evm_setAutomine", [False])
     rpc_call(url, "evm_setBlockGasLimit", [hex(2_000_000_000)])
     next_id = 1  # a fresh chain: job ids start at 1
