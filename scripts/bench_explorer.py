@@ -39,6 +39,7 @@ from neurolink.devnet.anvil import free_port, rpc_call, start_anvil
 from node.localnet import TOKEN, Network, deploy_network
 
 BATCH = 500
+ZERO = b"\0" * 32
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -82,6 +83,10 @@ class Nonces:
         return "eth_sendTransaction", [params]
 
 
+def _data(call: Any) -> str:
+    return str(call._encode_transaction_data())
+
+
 def bulk_jobs(network: Network, jobs: int, requester: str, provider: str) -> None:
     """Create, claim and reveal `jobs` k = 1 jobs, BATCH per step per block (automine off)."""
     from neurolink.protocol.params import JobParams, Requirements
@@ -97,24 +102,28 @@ def bulk_jobs(network: Network, jobs: int, requester: str, provider: str) -> Non
         creates = []
         for _ in range(count):
             params = JobParams(
-                spec_digest=secrets.token_bytes(32), payment=rng.randint(5, 50) * TOKEN // 100, replicas=1,
-                collateral=TOKEN, requirements=Requirements(gpu_count=1, max_gpu_seconds=rng.randint(10, 100)),
+                spec_digest=secrets.token_bytes(32), payment=rng.randint(5, 50) * TOKEN // 100,
+                replicas=1, collateral=TOKEN,
+                requirements=Requirements(gpu_count=1, max_gpu_seconds=rng.randint(10, 100)),
                 claim_window=3600, commit_window=3600, reveal_window=3600,
             )  # fmt: skip
-            data = market.functions.createJob(params.as_tuple())._encode_transaction_data()
+            data = _data(market.functions.createJob(params.as_tuple()))
             creates.append(tx(requester, market.address, data, 600_000))
         batch_rpc(url, creates)
         rpc_call(url, "evm_mine")
         ids = range(next_id, next_id + count)
-        claims = [tx(provider, market.address, market.functions.claim(j, 0)._encode_transaction_data(), 400_000)
-                  for j in ids]  # fmt: skip
+        claims = [tx(provider, market.address, _data(market.functions.claim(j, 0)), 400_000) for j in ids]
         batch_rpc(url, claims)
         rpc_call(url, "evm_mine")
         reveals = [
-            tx(provider, market.address,
-               market.functions.reveal(j, secrets.token_bytes(32), b"\0" * 32)._encode_transaction_data(), 600_000)
+            tx(
+                provider,
+                market.address,
+                _data(market.functions.reveal(j, secrets.token_bytes(32), ZERO)),
+                600_000,
+            )
             for j in ids
-        ]  # fmt: skip
+        ]
         batch_rpc(url, reveals)
         rpc_call(url, "evm_mine")
         next_id += count
@@ -238,7 +247,8 @@ def lag_run(network: Network, jobs: int, requester: str, provider: str) -> dict[
 
     def stored(tx_hash: str) -> bool:
         with engine.connect() as conn:
-            return conn.execute(select(Event.seq).where(Event.tx_hash == tx_hash).limit(1)).first() is not None
+            query = select(Event.seq).where(Event.tx_hash == tx_hash).limit(1)
+            return conn.execute(query).first() is not None
 
     def timed(receipt: Any) -> None:
         seen = time.perf_counter()
@@ -259,7 +269,7 @@ def lag_run(network: Network, jobs: int, requester: str, provider: str) -> dict[
             (event,) = market.events.JobCreated().process_receipt(receipt)
             job_id = event["args"]["jobId"]
             timed(prov.transact(market.functions.claim(job_id, 0)))
-            timed(prov.transact(market.functions.reveal(job_id, secrets.token_bytes(32), b"\0" * 32)))
+            timed(prov.transact(market.functions.reveal(job_id, secrets.token_bytes(32), ZERO)))
     finally:
         stop.set()
         worker.join(timeout=5)
@@ -286,7 +296,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--lag-jobs", type=int, default=200)
-    parser.add_argument("--postgres", default=POSTGRES, help="Admin URL; the bench makes and drops its own database.")
+    parser.add_argument(
+        "--postgres", default=POSTGRES, help="Admin URL; the bench makes and drops a database of its own."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "explorer.json")
     args = parser.parse_args()
 
