@@ -11,9 +11,9 @@
    list (`/api/v1/jobs?limit=50`) and a random job page (`/api/v1/jobs/{id}`), on both databases.
 4. Dashboard first load in Debian's Chromium (fresh browser context each of 5 loads), to the
    counters and the latest-jobs table rendered.
-5. Lag: with automine back on and the indexer polling every 0.1 s into SQLite, `--lag-jobs` jobs run
-   one at a time (create, claim, reveal); for every transaction, the seconds from its receipt to its
-   event stored in the database.
+5. Lag: with automine back on and an indexer following the head (polling every 0.1 s, SQLite),
+   `--lag-jobs` jobs run one at a time (create, claim, reveal); for every transaction, the seconds
+   from its receipt to its event stored in the database.
 Prints one JSON object and writes it, with commit, date and machine, to docs/bench/explorer.json.
 """
 
@@ -233,11 +233,15 @@ def lag_run(network: Network, jobs: int, requester: str, provider: str) -> dict[
     folder = Path(tempfile.mkdtemp(prefix="explorer-lag-"))
     engine = make_engine(f"sqlite:///{folder / 'lag.sqlite'}")
     migrate(engine)
+    # From the head on: the lag is measured on a live chain, not on the backlog (that is index_cold).
     indexer = Indexer(
-        engine, network.w3, job_market=network.market.address, staking=network.staking.address, start_block=0
+        engine,
+        network.w3,
+        job_market=network.market.address,
+        staking=network.staking.address,
+        start_block=network.w3.eth.block_number + 1,
     )
     indexer.watcher.start()
-    indexer.poll()  # catch up first: the lag is measured on a live chain, not on the backlog
     stop = threading.Event()
     worker = threading.Thread(target=indexer.run, args=(stop, 0.1), daemon=True)
     worker.start()

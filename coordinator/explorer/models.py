@@ -48,6 +48,7 @@ class Event(Base):
         Index("ix_events_order", "block_number", "log_index"),
         Index("ix_events_job", "job_id", "block_number", "log_index"),
         Index("ix_events_account", "account", "block_number", "log_index"),
+        Index("ix_events_name", "name", "block_number", "log_index"),
         {"sqlite_autoincrement": True},
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -74,6 +74,7 @@ def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_account", ["account", "block_number", "log_index"], unique=False)
         batch_op.create_index("ix_events_job", ["job_id", "block_number", "log_index"], unique=False)
+        batch_op.create_index("ix_events_name", ["name", "block_number", "log_index"], unique=False)
         batch_op.create_index("ix_events_order", ["block_number", "log_index"], unique=False)
 
     op.create_table(
@@ -167,6 +168,7 @@ def downgrade() -> None:
     op.drop_table("jobs")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_order")
+        batch_op.drop_index("ix_events_name")
         batch_op.drop_index("ix_events_job")
         batch_op.drop_index("ix_events_account")
 
