@@ -37,7 +37,9 @@ function clearCharts() {
 // `pad`: seconds shown either side of the data, so one bucket is not stretched across years.
 function chart(target, labels, series, data, pad) {
   const width = Math.max(260, target.clientWidth - 16);
-  const scales = { x: { time: true, range: (u, min, max) => [(min ?? 0) - pad, (max ?? 0) + pad] } };
+  const xs = data[0], now = Date.now() / 1000;
+  const first = xs.length ? xs[0] : now, last = xs.length ? xs[xs.length - 1] : now;
+  const scales = { x: { time: true, auto: false, min: first - pad, max: last + pad } };
   const axes = [{}, { size: 60 }];
   if (series.length > 1) {
     scales.count = { range: (u, min, max) => [0, Math.max(1, max ?? 1)] };
