@@ -93,11 +93,12 @@ class Indexer:
 
     def _initial_treasury(self, market: Any) -> str:
         """The constructor sets the first treasury without an event: read it where indexing starts
-        (the deploy block), or now when the market has no code there."""
+        (the deploy block; the head if that is later), or now when the market has no code there."""
         from web3.exceptions import BadFunctionCallOutput
 
         try:
-            return str(market.functions.treasury().call(block_identifier=self.start_block))
+            block = min(self.start_block, self.w3.eth.block_number)
+            return str(market.functions.treasury().call(block_identifier=block))
         except BadFunctionCallOutput:
             return str(market.functions.treasury().call())
 
