@@ -2,7 +2,6 @@
 the rows to what the new chain says, and indexing again from any block changes nothing."""
 
 import pytest
-from explorer_bench import indexer_for, rows
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,7 @@ from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, rpc_call
 from neurolink.protocol.params import Capabilities
 from node.localnet import TOKEN, Network, deploy_network
+from tests.integration.explorer.explorer_bench import indexer_for, rows
 
 pytestmark = pytest.mark.integration
 

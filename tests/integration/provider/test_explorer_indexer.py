@@ -3,7 +3,6 @@ exactly what the chain says (every stake, every claimable balance, every slash),
 PostgreSQL alike; and the API serves them (OpenAPI-valid, stable cursors, problem JSON for bad input)."""
 
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,11 @@ from provider_bench import (
     wait_settled,
     wait_until,
 )
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "explorer"))
-from explorer_bench import claimable, credited_accounts, event_names, indexer_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.explorer.models import Account, Job, Slot
+from tests.integration.explorer.explorer_bench import claimable, credited_accounts, event_names, indexer_for
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
