@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FORGE := node_modules/.bin/forge
 FORGE_PROFILE ?= default
 
-.PHONY: demo test bootstrap sandbox-tool build lint typecheck forge fuzz pytest clean ipfs slither brownie brownie-env
+.PHONY: demo test bootstrap sandbox-tool browser-tool build lint typecheck forge fuzz pytest clean ipfs slither brownie brownie-env
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ sandbox-tool:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 		else echo "warning: bubblewrap missing; install it (sudo apt-get install bubblewrap) to sandbox jobs" >&2; fi; }
 
-bootstrap: $(BIN)/.installed node_modules/.installed sandbox-tool
+# The explorer's browser tests drive Debian's Chromium through Playwright (its own browser download
+# needs the internet): installed when we are root, else a warning.
+browser-tool:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "warning: chromium missing; install it (sudo apt-get install chromium) for the browser tests" >&2; fi; }
+
+bootstrap: $(BIN)/.installed node_modules/.installed sandbox-tool browser-tool
 
 # js-ipfs, a real /api/v0 daemon for the content tests; its own npm project keeps the root `npm ci` fast.
 tools/ipfs/node_modules/.installed: tools/ipfs/package.json tools/ipfs/package-lock.json
@@ -56,8 +64,9 @@ pytest: build ipfs
 
 test: lint typecheck forge pytest
 
+# `make demo DEMO_ARGS=--hold` keeps the devnet (and its explorer) up until Enter.
 demo: build
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
 # Brownie pins web3 7 and ~80 exact versions, so it gets its own venv; its compiler is the
 # project's solc-js shim, found by py-solc-x as $(SOLCX_BINARY_PATH)/solc-v0.8.37. HOME is

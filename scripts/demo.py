@@ -3,7 +3,9 @@
 Brings a devnet up (anvil, contracts, three provider nodes with Celery workers, the keeper), submits
 an inference job and a training job with k=3 from the requester's wallet while provider 2 reveals
 wrong results, waits for settlement, fetches and verifies both results, shows who was paid and who
-was slashed, and brings the devnet down. Ends with one JSON line.
+was slashed, and brings the devnet down. The explorer's URL is printed as soon as the devnet is up:
+its dashboard follows the jobs live and stays readable until the devnet goes down (`--hold` waits for
+Enter before that). Ends with one JSON line.
 """
 
 import json
@@ -101,12 +103,15 @@ def main() -> int:
     from neurolink.devnet.anvil import free_port
     from neurolink.devnet.network import FIRST_PROVIDER_INDEX, KEEPER_INDEX, NetworkPlan
 
+    explorer = ""
     try:
         with console.status("devnet up: anvil, contracts, wallet, 3 provider nodes with workers, keeper"):
             plan = NetworkPlan(providers=3, faults={CHEATER: "wrong-result"})
             run = control.up(home, port=free_port(), plan=plan)
         console.print(f"devnet up in {time.monotonic() - started:.0f}s at {run['rpc_url']}; "
                       f"provider {CHEATER} will cheat (--fault wrong-result)")  # fmt: skip
+        explorer = run.get("explorer", "")
+        console.print(f"explorer: {explorer} (live dashboard and API; up until the devnet goes down)")
         settings = load_settings(home=home, rpc_url=run["rpc_url"])
         wallet = run["wallet"]
         password = Path(wallet["password_file"]).read_text().splitlines()[0]
@@ -148,7 +153,8 @@ def main() -> int:
             results[name] = (final, fetched)
             console.print(
                 f"{name} job {job.job_id} {final.phase.name.lower()}: result {fetched.cid} "
-                f"({fetched.size} bytes) fetched and verified against its on-chain digest"
+                f"({fetched.size} bytes) fetched and verified against its on-chain digest; "
+                f"its page: {explorer}#/job/{job.job_id}"
             )
 
         # Nodes withdraw their earnings themselves; give them a moment to do so before the books close.
@@ -187,11 +193,14 @@ def main() -> int:
         settled = sum(1 for final, _ in results.values() if final.phase.name == "SETTLED")
         conserved = held_before == held_after
         console.print(f"done in {time.monotonic() - started:.0f}s")
+        if "--hold" in sys.argv[1:]:
+            input(f"the explorer stays at {explorer}; press Enter to bring the devnet down ")
     finally:
         control.down(home)
     ok = settled == len(jobs) and slashed == [f"provider {CHEATER}"] and conserved
     print(json.dumps({"demo": "ok" if ok else "failed", "jobs_settled": settled,
-                      "providers_slashed": len(slashed), "tokens_conserved": conserved}))  # fmt: skip
+                      "providers_slashed": len(slashed), "tokens_conserved": conserved,
+                      "explorer": explorer}))  # fmt: skip
     return 0 if ok else 1
 
 

@@ -23,6 +23,9 @@ def up(
         None, "--fault", help="INDEX=KIND: provider INDEX misbehaves (wrong-result, silent). Demos and tests."
     ),
     keeper: bool = typer.Option(True, "--keeper/--no-keeper", help="Run the keeper that settles due jobs."),
+    explorer: bool = typer.Option(
+        True, "--explorer/--no-explorer", help="Run the network explorer (API and dashboard)."
+    ),
     chain_only: bool = typer.Option(False, "--chain-only", help="Only anvil: no contracts, wallet, nodes."),
     block_time: float = typer.Option(
         1.0, min=0, help="Seconds between blocks on an idle chain, so deadlines pass (0: only on traffic)."
@@ -36,7 +39,7 @@ def up(
 
     plan = None
     if not chain_only:
-        plan = NetworkPlan(providers=providers, faults=_faults(faults), keeper=keeper)
+        plan = NetworkPlan(providers=providers, faults=_faults(faults), keeper=keeper, explorer=explorer)
     run = control.up(
         load_settings().home, port=port, chain_id=chain_id, plan=plan, block_time=block_time or None
     )
@@ -47,6 +50,8 @@ def up(
         lines.append(f"JobMarket {run['job_market']}; deployment in {run['deployment']}")
         lines.append(f"wallet {wallet['address']} (keystore password in {wallet['password_file']})")
         lines.append(f"content gateway {run['content_gateway']} (any home on this machine reads from it)")
+    if "explorer" in run:
+        lines.append(f"explorer {run['explorer']} (dashboard and API at /api/v1)")
     lines += [
         f"{p['role']} {p.get('index', '')} pid {p['pid']} log {p['log']}" for p in run.get("processes", [])
     ]

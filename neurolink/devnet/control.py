@@ -113,6 +113,9 @@ def _start_network(home: Path, run: dict[str, Any], plan: "NetworkPlan") -> dict
         "processes": network.start_processes(folder, settings, run["rpc_url"], deployment, plan),
     }
     extra["content_gateway"] = next(p["url"] for p in extra["processes"] if p["role"] == "content")
+    for process in extra["processes"]:
+        if process["role"] == "explorer":
+            extra["explorer"] = process["url"]
     _write_run(home, {**run, **extra})
     network.wait_ready(extra["processes"])
     return extra
@@ -172,7 +175,7 @@ def status(home: Path) -> dict[str, Any]:
     except DevnetError as exc:
         return {"running": False, "rpc_url": url, "error": str(exc)}
     processes = [{**p, "alive": alive(p["pid"])} for p in run.get("processes", [])]
-    keys = ("deployment", "job_market", "wallet", "content_gateway")
+    keys = ("deployment", "job_market", "wallet", "content_gateway", "explorer")
     shown: dict[str, Any] = {k: run[k] for k in keys if k in run}
     return {
         "running": True,

@@ -1,8 +1,10 @@
-"""The whole network on one machine: wallets, provider nodes and the keeper as `neurolink` subprocesses.
+"""The whole network on one machine: wallets, provider nodes, the keeper and the explorer as
+`neurolink` subprocesses.
 
-The shared core never imports `node` or `coordinator`: it starts `neurolink node run` and
-`neurolink coordinator keeper` as child processes, each in a home of its own under the devnet
-folder, and records their pids so `devnet down` stops exactly what `up` started.
+The shared core never imports `node` or `coordinator`: it starts `neurolink node run`,
+`neurolink coordinator keeper` and `neurolink explorer serve` as child processes, each in a home of
+its own under the devnet folder, and records their pids so `devnet down` stops exactly what `up`
+started.
 """
 
 import json
@@ -41,11 +43,12 @@ NODE_CPU_SLOTS = 1
 
 @dataclass(frozen=True)
 class NetworkPlan:
-    """What `devnet up` runs beside anvil: N provider nodes (faults by index), the keeper."""
+    """What `devnet up` runs beside anvil: N provider nodes (faults by index), the keeper, the explorer."""
 
     providers: int = 3
     faults: dict[int, str] = field(default_factory=dict)
     keeper: bool = True
+    explorer: bool = True
     keeper_interval: float = 0.5
     node_poll_interval: float = 0.2
     # The nodes' Celery broker and result backend: the embedded SQLite, or a URL such as redis://…
@@ -156,7 +159,7 @@ def register_providers(contracts: "Contracts", plan: NetworkPlan) -> list[str]:
 def start_processes(
     folder: Path, settings: "Settings", rpc_url: str, deployment: "Deployment", plan: NetworkPlan
 ) -> list[dict[str, Any]]:
-    """Start the nodes and the keeper; returns their records for the run file."""
+    """Start the nodes, the keeper and the explorer; returns their records for the run file."""
     password = password_file(folder)
     cli = neurolink_command()
     started: list[dict[str, Any]] = []
@@ -191,16 +194,39 @@ def start_processes(
         started.append({"role": "keeper", "address": str(dev_account(KEEPER_INDEX).address),
                         "pid": process.pid, "started_at": started_at(process.pid),
                         "log": str(log), "home": str(home)})  # fmt: skip
+    if plan.explorer:
+        started.append(_start_explorer(folder, settings, rpc_url, cli))
     return started
+
+
+def _start_explorer(folder: Path, settings: "Settings", rpc_url: str, cli: list[str]) -> dict[str, Any]:
+    """The explorer (API, dashboard and indexer in one process) with its SQLite file in a home of its own."""
+    home = folder / "explorer"
+    port = free_port()
+    env = child_env(home, rpc_url, {"NEUROLINK_DEPLOYMENTS": str(settings.deployments_dir)})
+    log = folder / "logs" / "explorer.log"
+    args = [*cli, "explorer", "serve", "--port", str(port), "--interval", "0.2"]
+    process = _spawn(args, env, log)
+    return {"role": "explorer", "url": f"http://127.0.0.1:{port}/", "pid": process.pid,
+            "started_at": started_at(process.pid), "log": str(log), "home": str(home)}  # fmt: skip
 
 
 def gateway_ready(record: dict[str, Any]) -> bool:
     """Whether the content gateway answers HTTP (a 404 for a made-up path is an answer)."""
+    return _answers(record["url"].rstrip("/") + "/")
+
+
+def explorer_ready(record: dict[str, Any]) -> bool:
+    """Whether the explorer's API answers its health check."""
+    return _answers(record["url"] + "api/v1/health")
+
+
+def _answers(url: str) -> bool:
     import urllib.error
     import urllib.request
 
     try:
-        urllib.request.urlopen(record["url"] + "/", timeout=0.5).close()
+        urllib.request.urlopen(url, timeout=0.5).close()
     except urllib.error.HTTPError:
         return True
     except OSError:
@@ -223,7 +249,7 @@ def wait_ready(processes: list[dict[str, Any]], timeout: float = NODE_READY_TIME
     """Wait until every node has started; a node that exits first is reported with its log's tail."""
 
     deadline = time.monotonic() + timeout
-    ready = {"provider": node_ready, "content": gateway_ready}
+    ready = {"provider": node_ready, "content": gateway_ready, "explorer": explorer_ready}
     waiting = [p for p in processes if p["role"] in ready]
     while waiting:
         for record in list(waiting):

@@ -47,13 +47,13 @@ def open_ledger(settings: Settings, config: NodeConfig, chain: Chain, account: s
 
 def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount") -> "Daemon":
     from neurolink.chain.heads import NewHeads
+    from neurolink.chain.watcher import Watcher
     from node.daemon.capabilities import detect
     from node.daemon.daemon import WATCHED_EVENTS, Daemon
     from node.daemon.dispatcher import JobDispatcher
     from node.daemon.metrics import NodeMetrics
     from node.daemon.policy import Capacity, Policy
     from node.daemon.submitter import Submitter
-    from node.daemon.watcher import Watcher
     from node.worker.sandbox import require_for_chain
 
     chain = connect_chain(settings, config)

@@ -12,23 +12,24 @@ from typing import TYPE_CHECKING, Any
 
 from neurolink.chain.deployments import DEVNET_CHAIN_IDS
 from neurolink.chain.errors import TransactionRevertedError
+from neurolink.chain.watcher import EventRow
 from neurolink.protocol.commitment import commitment, new_salt
 from neurolink.protocol.error_result import MACHINE, ErrorResult
 from neurolink.protocol.views import JobPhase
 from node.daemon.config import Fault
 from node.daemon.crash import crash_point
 from node.daemon.errors import FaultRefusedError, is_transient
-from node.daemon.ledger import EventRow, JobRow, Ledger, Phase, TxStatus
+from node.daemon.ledger import JobRow, Ledger, Phase, TxStatus
 from node.daemon.market import CLOSED, ChainJob, Market
 from node.daemon.policy import Decision, Policy
 from node.daemon.reorg import rederive
 
 if TYPE_CHECKING:
     from neurolink.chain.heads import NewHeads
+    from neurolink.chain.watcher import Watcher
     from node.daemon.dispatcher import JobDispatcher
     from node.daemon.metrics import NodeMetrics
     from node.daemon.submitter import Submitter
-    from node.daemon.watcher import Watcher
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from neurolink.chain.watcher import EventRow
 from node.daemon.errors import JobNotQuarantinedError, LedgerError, UnknownJobError
 
 SCHEMA = """
@@ -86,17 +87,6 @@ class JobRow:
     earned: int
     slashed: int
     busy_seconds: float
-
-
-@dataclass(frozen=True)
-class EventRow:
-    tx_hash: str
-    log_index: int
-    block_number: int
-    block_hash: str
-    name: str
-    job_id: int | None
-    args: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,15 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
+from neurolink.chain import watcher as watcher_module
 from neurolink.chain.artifacts import contract_at
 from neurolink.chain.provider import connect
 from neurolink.chain.tx import TxSender
+from neurolink.chain.watcher import Watcher
 from neurolink.compiler.build import DEFAULT_OUT, DEFAULT_SOURCES, build
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, rpc_call
-from node.daemon import watcher as watcher_module
 from node.daemon.ledger import Ledger
-from node.daemon.watcher import Watcher
 
 
 def _drips(ledger: Ledger) -> list[str]:

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from neurolink.chain.watcher import EventRow
 from node.daemon.errors import LedgerError
-from node.daemon.ledger import EventRow, Ledger, Phase, TxRow, TxStatus
+from node.daemon.ledger import Ledger, Phase, TxRow, TxStatus
 
 
 def _event(tx: str, index: int, block: int, job: int = 1) -> EventRow:

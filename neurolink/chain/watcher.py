@@ -2,9 +2,8 @@
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
-
-from node.daemon.ledger import EventRow, Ledger
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -16,6 +15,39 @@ log = logging.getLogger(__name__)
 
 # Blocks per eth_getLogs call: public RPCs cap the range (often at 2,000-10,000 blocks).
 MAX_RANGE = 2_000
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One decoded log; `block_time` is the block's timestamp when the RPC's logs carry it."""
+
+    tx_hash: str
+    log_index: int
+    block_number: int
+    block_hash: str
+    name: str
+    job_id: int | None
+    args: dict[str, Any]
+    block_time: int | None = None
+
+
+class ScanLedger(Protocol):
+    """Where a Watcher keeps what it read: the node's ledger, the explorer's database."""
+
+    def cursor(self) -> int | None:
+        """The last block whose logs are all recorded (None before the first scan)."""
+
+    def record_scan(self, events: list[EventRow], cursor: int) -> int:
+        """Store new events (duplicates ignored) and move the cursor; returns how many were new."""
+
+    def drop_events_after(self, block_number: int) -> list[int | None]:
+        """Forget events and kept hashes above `block_number`; returns the dropped events' job ids."""
+
+    def remember_block(self, number: int, block_hash: str) -> None:
+        """Keep a scanned block's hash (a bounded window of the newest)."""
+
+    def known_blocks(self) -> list[tuple[int, str]]:
+        """The kept (number, hash) pairs, newest first."""
 
 
 class Watcher:
@@ -32,7 +64,7 @@ class Watcher:
     def __init__(
         self,
         w3: "Web3",
-        ledger: Ledger,
+        ledger: ScanLedger,
         contracts: Iterable["Contract"],
         events: Iterable[str],
         *,
@@ -146,6 +178,7 @@ class Watcher:
                     name=decoded["event"],
                     job_id=None if job_id is None else int(job_id),
                     args=args,
+                    block_time=_block_time(entry),
                 )
             )
         return rows
@@ -176,6 +209,14 @@ class Watcher:
             "reorganisation: rescanning",
             extra={"fork_block": fork, "was": kept[0], "dropped_events": len(dropped)},
         )
+
+
+def _block_time(entry: Mapping[str, Any]) -> int | None:
+    """The log's block timestamp (newer RPCs, anvil included, add it to every log)."""
+    value = entry.get("blockTimestamp")
+    if value is None:
+        return None
+    return int(value, 16) if isinstance(value, str) else int(value)
 
 
 def _abi_type(entry: Mapping[str, Any]) -> str:
