@@ -82,6 +82,7 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
         if config.metrics_port is not None
         else None,
         fault=config.fault,
+        devnet_only=config.devnet_only(),
         withdraw_threshold=config.withdraw_threshold,
         poll_interval=config.poll_interval,
     )

@@ -84,6 +84,7 @@ class Daemon:
         dispatcher: "JobDispatcher",
         metrics: "NodeMetrics | None" = None,
         fault: Fault = Fault.NONE,
+        devnet_only: list[str] | None = None,
         withdraw_threshold: int = 0,
         poll_interval: float = 1.0,
         retry_budget: int = RETRY_BUDGET,
@@ -96,6 +97,7 @@ class Daemon:
         self.dispatcher = dispatcher
         self.metrics = metrics
         self.fault = fault
+        self.devnet_only = devnet_only if devnet_only is not None else _switches(fault)
         self.withdraw_threshold = withdraw_threshold
         self.poll_interval = poll_interval
         self.me = submitter.address
@@ -117,18 +119,21 @@ class Daemon:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self.fault is not Fault.NONE:
-            chain_id = int(self.market.w3.eth.chain_id)
-            if chain_id not in DEVNET_CHAIN_IDS:
-                raise FaultRefusedError(
-                    f"fault injection ({self.fault.value}) is for devnets only (chain ids"
-                    f" {sorted(DEVNET_CHAIN_IDS)}); chain {chain_id} is not one: remove `fault` from"
-                    " the node config, NEUROLINK_NODE_FAULT and --fault"
-                )
-            log.warning(
-                "FAULT INJECTION ON: this node misbehaves on purpose", extra={"fault": self.fault.value}
+    def check_devnet_only(self) -> None:
+        """Refuse fault injection and device emulation on any chain but a devnet (before workers start)."""
+        if not self.devnet_only:
+            return
+        chain_id = int(self.market.w3.eth.chain_id)
+        if chain_id not in DEVNET_CHAIN_IDS:
+            raise FaultRefusedError(
+                f"{' and '.join(self.devnet_only)} is for devnets only (chain ids"
+                f" {sorted(DEVNET_CHAIN_IDS)}); chain {chain_id} is not one: remove `fault` and `emulate`"
+                " from the node config, NEUROLINK_NODE_FAULT, NEUROLINK_NODE_EMULATE, --fault and --emulate"
             )
+        log.warning("TEST SWITCHES ON: this node misbehaves or pretends on purpose: %s", self.devnet_only)
+
+    def start(self) -> None:
+        self.check_devnet_only()
         self.submitter.start()
         self.watcher.start()
         self.dispatcher.start()
@@ -659,3 +664,7 @@ def _b32(value: str) -> bytes:
     if len(raw) != 32:
         raise ValueError(f"expected 32 bytes, got {len(raw)}")
     return raw
+
+
+def _switches(fault: Fault) -> list[str]:
+    return [f"fault injection ({fault.value})"] if fault is not Fault.NONE else []

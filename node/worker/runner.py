@@ -21,6 +21,8 @@ import torch
 
 from neurolink.errors import VettingError
 from neurolink.spec import JobSpec
+from neurolink.verification import emulation as emulated
+from node.worker.cheats import Cheat
 from node.worker.context import Outcome, RankContext
 from node.worker.errors import (
     DevicesUnavailableError,
@@ -83,6 +85,8 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         world_size=world,
         device=torch_device,
         inputs=inputs,
+        emulation=emulated.parse(job.get("emulation", "none")),
+        cheat=Cheat(job.get("cheat", "none")),
     )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -99,7 +103,8 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     timings["rendezvous_s"] = time.perf_counter() - t0
     try:
         t1 = time.perf_counter()
-        outcome = _workload(ctx)
+        with emulated.active(ctx.emulation):
+            outcome = _workload(ctx)
         ctx.sync()
         timings["compute_s"] = time.perf_counter() - t1
     finally:
