@@ -9,7 +9,10 @@ so one machine can produce the honest variation of a heterogeneous network:
   (TF32 tensor cores);
 - `threads`: another thread count, with each product computed in row blocks, one per thread (a
   kernel picked by the rows it gets, the batch-variance of Thinking Machines' batch_invariant_ops);
-- `batch-order`: inference rows in reverse order, training batches in reverse order within a step.
+- `batch-order`: inference rows in reverse order, training batches in reverse order within a step,
+  on a device whose products split their contraction for short batches (fewer than 32 rows), as
+  cuBLAS picks a split-K by shape: which rows share the short batch shows in their bits, on any
+  thread count (a one-thread CPU GEMM alone is batch-invariant).
 
 Refused off devnets by the node (like faults); nothing here touches a chain.
 """
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 # Read by the job process (and the determinism suite) to act as another device.
 ENV_EMULATE = "NEUROLINK_EMULATE_DEVICE"
 _SPLITS = 3
+_SHORT_ROWS = 32
 _TF32_MASK = ~0x1FFF  # float32 keeps 10 of its 23 mantissa bits, as TF32 does
 
 
@@ -72,7 +76,7 @@ def row_order(rows: int, emulation: Emulation) -> list[int]:
 @contextmanager
 def active(emulation: Emulation) -> Iterator[None]:
     """Compute every product inside the block as the emulated device would."""
-    if emulation in (Emulation.NONE, Emulation.BATCH_ORDER):
+    if emulation is Emulation.NONE:
         yield
         return
     import torch
@@ -155,10 +159,18 @@ def _row_blocks(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
     return torch.cat(parts, dim=-2)
 
 
+def _by_rows(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
+    import torch
+
+    rows = a.numel() // max(1, a.shape[-1])
+    return _split_k(a, b) if rows < _SHORT_ROWS else torch.matmul(a, b)
+
+
 _PRODUCTS: dict[Emulation, Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]] = {
     Emulation.SPLIT_K: _split_k,
     Emulation.TF32: _tf32,
     Emulation.THREADS: _row_blocks,
+    Emulation.BATCH_ORDER: _by_rows,
 }
 
 
@@ -177,7 +189,7 @@ def _conv(emulation: Emulation, func: Any, args: tuple[Any, ...], kwargs: dict[s
     if emulation is Emulation.TF32:
         return func(_truncate(x), _truncate(w), *rest, **kwargs)
     channels = x.shape[1]
-    if emulation is Emulation.THREADS or channels < _SPLITS:
+    if emulation in (Emulation.THREADS, Emulation.BATCH_ORDER) or channels < _SPLITS:
         return func(x, w, *rest, **kwargs)
     # Split-K over input channels: partial convolutions without bias, then the bias once.
     bias, rest[0] = rest[0], None

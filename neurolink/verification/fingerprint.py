@@ -16,9 +16,9 @@ compared by a verifier that holds the activations, value by value, with mantissa
 contract settling among peers has only fixed-size commitments to compare, and Hamming distance is
 what it can compute cheaply (XOR and popcount).
 
-Deterministic across machines: the projection is integer hashing (splitmix64); values are widened to
-float64 exactly and summed in one sequential order (numpy's bincount loop), and every later step is a
-correctly rounded IEEE-754 operation.
+Deterministic across machines: the projection is integer hashing (splitmix64's mixer); values are
+widened to float64 exactly and summed in one fixed order (numpy's sequential bincount loop, its
+pairwise sum), and every later step is a correctly rounded IEEE-754 operation.
 """
 
 import hashlib
@@ -59,6 +59,7 @@ _SAFETENSORS_DTYPES = {
     "BOOL": "?",
 }
 _MAX_HEADER = 100 * 1024 * 1024
+_MAP_ABOVE = 64 * 1024 * 1024
 
 
 def hamming(a: bytes, b: bytes) -> int:
@@ -115,22 +116,30 @@ def _fingerprint_safetensors(path: Path, seed: bytes, width: float) -> bytes:
     import numpy as np
 
     try:
-        data = np.memmap(path, dtype=np.uint8, mode="r") if path.stat().st_size else np.zeros(0, np.uint8)
+        size = path.stat().st_size
+        # Mapped when large (memory stays bounded), read when small (mapping costs more than reading).
+        data: NDArray[np.uint8]
+        if size > _MAP_ABOVE:
+            data = np.memmap(path, dtype=np.uint8, mode="r")
+        else:
+            data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
     except (OSError, ValueError) as exc:
         raise FingerprintError(f"cannot read result {path}: {exc}") from exc
     if data.size < 8:
         raise FingerprintError(f"result {path} is too short for a safetensors file")
-    (size,) = struct.unpack("<Q", data[:8].tobytes())
-    if size > min(_MAX_HEADER, data.size - 8):
-        raise FingerprintError(f"result {path}: safetensors header of {size} bytes does not fit the file")
+    (header_size,) = struct.unpack("<Q", data[:8].tobytes())
+    if header_size > min(_MAX_HEADER, data.size - 8):
+        raise FingerprintError(
+            f"result {path}: safetensors header of {header_size} bytes does not fit the file"
+        )
     try:
-        header = json.loads(data[8 : 8 + size].tobytes())
+        header = json.loads(data[8 : 8 + header_size].tobytes())
     except ValueError as exc:
         raise FingerprintError(f"result {path}: safetensors header is not JSON: {exc}") from exc
     if not isinstance(header, dict):
         raise FingerprintError(f"result {path}: safetensors header is not an object")
     header.pop("__metadata__", None)
-    body = data[8 + size :]
+    body = data[8 + header_size :]
     structure: list[list[Any]] = []
     tensors: list[NDArray[Any]] = []
     for name in sorted(header):
@@ -193,18 +202,20 @@ def _sketch(structure: Any, vectors: Iterable["NDArray[Any]"], seed: bytes, widt
     key_material = hashlib.sha256(b"neurolink.fingerprint.v1\0" + seed + b"\0" + described).digest()
     key = np.uint64(int.from_bytes(key_material[:8], "little"))
     offsets, mask = _offsets(key_material)
-    sums = np.zeros(BITS, dtype=np.float64)
+    # Bins 0..255 collect the elements of coordinate b with sign +1, bins 256..511 those with sign -1.
+    bins = np.zeros(2 * BITS, dtype=np.float64)
     squares = 0.0
     position = 0
     for chunk in _chunks(vectors):
-        values = np.nan_to_num(chunk.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        values = chunk.astype(np.float64)
+        if not np.isfinite(values).all():
+            values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         index = np.arange(position, position + values.size, dtype=np.uint64)
-        h = _splitmix64(index * np.uint64(0x9E3779B97F4A7C15) + key)
-        buckets = (h & np.uint64(BITS - 1)).astype(np.intp)
-        signed = np.where((h >> np.uint64(8)) & np.uint64(1), -values, values)
-        sums += np.bincount(buckets, weights=signed, minlength=BITS)
-        squares += float(np.bincount(np.zeros(values.size, np.intp), weights=values * values, minlength=1)[0])
+        bins += np.bincount(_slot(index, key), weights=values, minlength=2 * BITS)
+        # numpy's pairwise sum: one fixed order for a float64 vector, no BLAS.
+        squares += float(np.add.reduce(values * values))
         position += values.size
+    sums = bins[:BITS] - bins[BITS:]
     norm = math.sqrt(squares)
     z = sums * (math.sqrt(BITS) / norm) if norm > 0 else sums
     # The seeded mask makes coordinates no element hashed to (results of < 256 values) seed-dependent too.
@@ -228,10 +239,12 @@ def _offsets(key_material: bytes) -> "tuple[NDArray[Any], NDArray[Any]]":
     return (words >> np.uint64(11)).astype(np.float64) * 2.0**-53, (words & np.uint64(1)).astype(np.int64)
 
 
-def _splitmix64(x: "NDArray[Any]") -> "NDArray[Any]":
+def _slot(index: "NDArray[Any]", key: "np.uint64") -> "NDArray[Any]":
+    """Coordinate and sign of each element position, 9 bits from the top of a keyed multiply-xorshift
+    (two rounds of splitmix64's mixer): unpredictable before the seed is known, cheap after."""
     import numpy as np
 
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    mixed: NDArray[Any] = x ^ (x >> np.uint64(31))
-    return mixed
+    x = (index ^ key) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(31))) * np.uint64(0x94D049BB133111EB)
+    slots: NDArray[Any] = (x >> np.uint64(55)).astype(np.intp)
+    return slots

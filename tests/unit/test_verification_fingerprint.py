@@ -20,7 +20,7 @@ from neurolink.verification.fingerprint import (
 SEED = b"\x01" * 32
 
 
-PINNED = "6089ca8b58397b41d7f09add88840d523103183f3ba8aa184179e4e9fee6531d"
+PINNED = "8a7795d84bebfc5f10ca101049dc0889f80f0bfc8db506b117a2324170e0ddef"
 
 
 def _result(seed: int = 0, rows: int = 64, cols: int = 300) -> dict[str, np.ndarray]:
