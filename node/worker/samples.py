@@ -186,7 +186,8 @@ def verification_jobs(seed: int, rows: int = 256) -> list[SampleJob]:
                 dataset="data",
                 optimizer="adam",
                 learning_rate=0.01,
-                epochs=2,
+                # 48 steps: long enough for rounding differences to grow through training.
+                epochs=6,
                 batch_size=32,
             ),
             inputs={"data": DATASET_CID},
