@@ -7,8 +7,8 @@ so one machine can produce the honest variation of a heterogeneous network:
   (a split-K GEMM, as cuBLAS picks by shape and SM count);
 - `tf32`: the inputs of every matrix product and convolution lose their 13 low mantissa bits
   (TF32 tensor cores);
-- `threads`: another thread count, with each product computed in row blocks, one per thread (a
-  kernel picked by the rows it gets, the batch-variance of Thinking Machines' batch_invariant_ops);
+- `threads`: another thread count, each of two threads summing half of every contraction (a
+  parallel reduction, two partial sums where split-k has three);
 - `batch-order`: inference rows in reverse order, training batches in reverse order within a step,
   on a device whose products split their contraction for short batches (fewer than 32 rows), as
   cuBLAS picks a split-K by shape: which rows share the short batch shows in their bits, on any
@@ -134,29 +134,21 @@ def _tf32(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
     return torch.matmul(_truncate(a), _truncate(b))
 
 
-def _split_k(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
+def _split_k(a: "torch.Tensor", b: "torch.Tensor", parts: int = _SPLITS) -> "torch.Tensor":
     import torch
 
     k = a.shape[-1]
-    if k < _SPLITS or b.dim() == 1:
+    if k < parts or b.dim() == 1:
         return torch.matmul(a, b)
-    bounds = [k * i // _SPLITS for i in range(_SPLITS + 1)]
+    bounds = [k * i // parts for i in range(parts + 1)]
     out = torch.matmul(a[..., bounds[0] : bounds[1]], b[..., bounds[0] : bounds[1], :])
     for lo, hi in itertools.pairwise(bounds[1:]):
         out = out + torch.matmul(a[..., lo:hi], b[..., lo:hi, :])
     return out
 
 
-def _row_blocks(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
-    import torch
-
-    rows = a.shape[-2] if a.dim() >= 2 else 0
-    blocks = torch.get_num_threads() + 1
-    if rows < blocks:
-        return torch.matmul(a, b)
-    bounds = [rows * i // blocks for i in range(blocks + 1)]
-    parts = [torch.matmul(a[..., lo:hi, :], b) for lo, hi in itertools.pairwise(bounds)]
-    return torch.cat(parts, dim=-2)
+def _two_threads(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
+    return _split_k(a, b, parts=2)
 
 
 def _by_rows(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
@@ -169,7 +161,7 @@ def _by_rows(a: "torch.Tensor", b: "torch.Tensor") -> "torch.Tensor":
 _PRODUCTS: dict[Emulation, Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]] = {
     Emulation.SPLIT_K: _split_k,
     Emulation.TF32: _tf32,
-    Emulation.THREADS: _row_blocks,
+    Emulation.THREADS: _two_threads,
     Emulation.BATCH_ORDER: _by_rows,
 }
 
@@ -189,11 +181,12 @@ def _conv(emulation: Emulation, func: Any, args: tuple[Any, ...], kwargs: dict[s
     if emulation is Emulation.TF32:
         return func(_truncate(x), _truncate(w), *rest, **kwargs)
     channels = x.shape[1]
-    if emulation in (Emulation.THREADS, Emulation.BATCH_ORDER) or channels < _SPLITS:
+    parts = 2 if emulation is Emulation.THREADS else _SPLITS
+    if emulation is Emulation.BATCH_ORDER or channels < parts:
         return func(x, w, *rest, **kwargs)
     # Split-K over input channels: partial convolutions without bias, then the bias once.
     bias, rest[0] = rest[0], None
-    bounds = [channels * i // _SPLITS for i in range(_SPLITS + 1)]
+    bounds = [channels * i // parts for i in range(parts + 1)]
     out = func(x[:, bounds[0] : bounds[1]], w[:, bounds[0] : bounds[1]], *rest, **kwargs)
     for lo, hi in itertools.pairwise(bounds[1:]):
         out = out + func(x[:, lo:hi], w[:, lo:hi], *rest, **kwargs)
