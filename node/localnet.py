@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from neurolink.config import Settings, load_settings
 from neurolink.processes import stop_processes
+from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.plan import DEVNET_TUNING
 
 if TYPE_CHECKING:
-    from web3 import Web3
-
     from neurolink.devnet.anvil import Anvil
     from node.worker.pool import WorkerPool
 
@@ -24,24 +24,30 @@ PASSWORD = "neurolink-devnet"
 TOKEN = 10**18
 # Devnet keystores use a low scrypt cost; operators' keystores keep eth-account's standard cost.
 FAST_SCRYPT = 2**4
-WINDOW = 60  # the contract's hard floor for job windows
+WINDOW = DEVNET_TUNING.min_window  # the contract's hard floor for job windows
 
 
-@dataclass
-class Network:
+@dataclass(frozen=True)
+class Network(Contracts):
+    """The deployed contracts of a devnet and the anvil behind them."""
+
     anvil: "Anvil"
-    w3: "Web3"
-    token: Any
-    staking: Any
-    market: Any
 
     @property
     def rpc_url(self) -> str:
         return self.anvil.rpc_url
 
+    @classmethod
+    def on_anvil(cls, anvil: "Anvil", contracts: Contracts) -> "Network":
+        """`contracts` reached through `anvil` (a fresh connection, e.g. after a restart)."""
+        from neurolink.chain.provider import connect
+
+        bound = contracts.on(connect(anvil.rpc_url))
+        return cls(bound.w3, bound.token, bound.staking, bound.market, anvil)
+
 
 def deploy_network(anvil: "Anvil") -> Network:
-    """NeuroToken, Staking and JobMarket, wired, with job windows down to the contract's floor."""
+    """NeuroToken, Staking and JobMarket, wired and tuned for a devnet, as `devnet up` deploys them."""
     from neurolink.chain.provider import connect
     from neurolink.chain.tx import TxSender
     from neurolink.compiler.build import DEFAULT_OUT, DEFAULT_SOURCES, build
@@ -49,11 +55,8 @@ def deploy_network(anvil: "Anvil") -> Network:
     from neurolink.protocol.deploy import deploy_protocol
 
     build(DEFAULT_SOURCES, DEFAULT_OUT)
-    w3 = connect(anvil.rpc_url)
-    owner = TxSender(w3, dev_account(0))
-    protocol = deploy_protocol(owner)
-    owner.transact(protocol.market.functions.setWindowBounds(WINDOW, 7 * 24 * 3600))
-    return Network(anvil, w3, protocol.token, protocol.staking, protocol.market)
+    contracts = deploy_protocol(TxSender(connect(anvil.rpc_url), dev_account(0)))
+    return Network(contracts.w3, contracts.token, contracts.staking, contracts.market, anvil)
 
 
 @dataclass

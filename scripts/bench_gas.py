@@ -12,7 +12,8 @@ from neurolink.compiler.build import build
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import start_anvil
 from neurolink.protocol.commitment import commitment, new_salt
-from neurolink.protocol.deploy import Protocol, deploy_protocol
+from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.deploy import deploy_protocol
 from neurolink.protocol.devnet import advance_time, fund, register_provider
 from neurolink.protocol.events import created_job_id
 from neurolink.protocol.params import Capabilities, JobParams, Requirements
@@ -24,7 +25,7 @@ RESULT = hashlib.sha256(b"result").digest()
 
 
 def lifecycle(
-    w3: Any, p: Protocol, requester: TxSender, providers: list[TxSender], *, silent_last: bool = False
+    w3: Any, p: Contracts, requester: TxSender, providers: list[TxSender], *, silent_last: bool = False
 ) -> list[tuple[str, int]]:
     """One job through create, claims, commits, reveals (the last settles), withdrawals; gas per call.
 

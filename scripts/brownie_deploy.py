@@ -4,13 +4,15 @@ Deploys NeuroToken (or uses $NEUROLINK_TOKEN), Staking and JobMarket, wires them
 `deployments/<chainId>.json` that `neurolink deploy` writes, so every `neurolink` command finds them.
 On a live network the deployer is an encrypted keystore: $NEUROLINK_KEYSTORE (a keystore v3 file)
 unlocked with $NEUROLINK_PASSWORD or a prompt. On a development network it is brownie's accounts[0].
-This runs inside .venv-brownie (web3 7), so it cannot import neurolink (web3 8): the file format is
-written here by hand and checked by tests/integration/test_brownie.py through neurolink's own reader.
+The steps are neurolink.protocol.plan's, the same `neurolink deploy` executes. This runs inside
+.venv-brownie (web3 7), so it imports nothing else of neurolink (web3 8): the file format is written
+here by hand and checked by tests/integration/test_brownie.py through neurolink's own reader.
 """
 
 import hashlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -18,9 +20,12 @@ from brownie import JobMarket, NeuroToken, Staking, accounts, network, web3
 from brownie._config import CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from neurolink.protocol.plan import DEFAULT_INITIAL_SUPPLY, MARKET, STAKING, TOKEN, Create, Ref, steps  # noqa: E402
+
 DEVNET_CHAIN_IDS = (31337, 1337)
 MAINNET_CHAIN_IDS = (1, 10, 56, 100, 137, 250, 324, 5000, 8453, 42161, 42220, 43114, 59144, 81457, 534352)
-DEFAULT_INITIAL_SUPPLY = 1_000_000 * 10**18
+CONTAINERS = {TOKEN: NeuroToken, STAKING: Staking, MARKET: JobMarket}
 EMPTY_CODE_HASH = "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
 
 
@@ -76,19 +81,30 @@ def main() -> None:
             return
     deployer = _deployer()
     sender = {"from": deployer}
-    treasury = os.environ.get("NEUROLINK_TREASURY", deployer.address)
     existing_token = os.environ.get("NEUROLINK_TOKEN")
+    plan = steps(
+        owner=deployer.address,
+        treasury=os.environ.get("NEUROLINK_TREASURY", deployer.address),
+        token=web3.to_checksum_address(existing_token) if existing_token else None,
+        initial_supply=int(os.environ.get("NEUROLINK_INITIAL_SUPPLY", DEFAULT_INITIAL_SUPPLY)),
+        tuning=None,
+    )
+    created, setup = {}, {}
+    for step in plan:
+        args = [created[a.contract].address if isinstance(a, Ref) else a for a in step.args]
+        if isinstance(step, Create):
+            created[step.contract] = CONTAINERS[step.contract].deploy(*args, sender)
+            continue
+        contract = created[step.contract]
+        setup[step.function] = getattr(contract, step.function)(*args, sender).txid
+        if step.check is not None and getattr(contract, step.check)() != args[0]:
+            raise SystemExit(f"{step.contract}.{step.function} did not take")
+    staking, market = created[STAKING], created[MARKET]
     if existing_token:
         token_record = _record("ERC20", web3.to_checksum_address(existing_token), None)
     else:
-        supply = int(os.environ.get("NEUROLINK_INITIAL_SUPPLY", DEFAULT_INITIAL_SUPPLY))
-        token = NeuroToken.deploy(supply, sender)
-        token_record = _record("NeuroToken", token, token.tx)
-    staking = Staking.deploy(token_record["address"], deployer.address, sender)
-    market = JobMarket.deploy(token_record["address"], staking.address, deployer.address, treasury, sender)
-    wiring = staking.setJobMarket(market.address, sender)
-    assert staking.jobMarket() == market.address, "setJobMarket did not take"
-    records = [token_record, _record("Staking", staking, staking.tx), _record("JobMarket", market, market.tx)]
+        token_record = _record(TOKEN, created[TOKEN], created[TOKEN].tx)
+    records = [token_record, _record(STAKING, staking, staking.tx), _record(MARKET, market, market.tx)]
     if any(r["code_hash"] == EMPTY_CODE_HASH for r in records):
         raise SystemExit("a contract has no code after its deploy transaction")
     deployment = {
@@ -101,7 +117,7 @@ def main() -> None:
         "token": records[0],
         "staking": records[1],
         "job_market": records[2],
-        "setup_tx_hashes": {"setJobMarket": wiring.txid},
+        "setup_tx_hashes": setup,
         "contracts": {
             "NeuroToken": records[0]["address"],
             "Staking": staking.address,

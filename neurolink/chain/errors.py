@@ -52,6 +52,10 @@ class DeploymentRefusedError(ChainError):
     exit_code = ExitCode.USAGE
 
 
+class DeployError(ChainError):
+    """A deployment step failed after sending began; the deployments file is not written."""
+
+
 class TransactionTimeoutError(ChainError):
     """A sent transaction was not mined in time, even after fee bumps."""
 

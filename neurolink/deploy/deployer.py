@@ -17,7 +17,19 @@ from neurolink.chain.deployments import (
     network_name,
     save,
 )
-from neurolink.chain.errors import ChainError, DeploymentRefusedError
+from neurolink.chain.errors import DeployError, DeploymentRefusedError
+from neurolink.protocol.deploy import execute
+from neurolink.protocol.plan import (
+    DEFAULT_INITIAL_SUPPLY,
+    MARKET,
+    STAKING,
+    TOKEN,
+    Call,
+    Ref,
+    Step,
+    Tuning,
+    steps,
+)
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -26,15 +38,9 @@ if TYPE_CHECKING:
 
     from neurolink.config import Settings
 
-TOKEN_ARTIFACT = "NeuroToken"
-DEFAULT_INITIAL_SUPPLY = 1_000_000 * 10**18
-# setJobMarket cannot be estimated before Staking exists: one storage write and an event.
+# An owner call cannot be estimated before its contract exists: a few storage writes and an event.
 WIRING_GAS_ALLOWANCE = 80_000
 EMPTY_CODE_HASH = "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
-
-
-class DeployError(ChainError):
-    """A deployment step failed after sending began; the deployments file is not written."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,17 @@ class DeployOptions:
     treasury: str | None = None  # where protocol fees go; default: the deployer
     allow_mainnet: bool = False
     force: bool = False  # replace a recorded deployment whose code is still on chain
+    tuning: Tuning | None = None  # JobMarket settings off the contract's defaults (devnets only)
+
+    def plan(self, w3: "Web3", deployer: str) -> tuple[Step, ...]:
+        owner = w3.to_checksum_address(deployer)
+        return steps(
+            owner=owner,
+            treasury=w3.to_checksum_address(self.treasury or owner),
+            token=self.token,
+            initial_supply=self.initial_supply,
+            tuning=self.tuning,
+        )
 
 
 def _create_address(sender: str, nonce: int) -> str:
@@ -127,28 +144,20 @@ def _estimate_create(w3: "Web3", sender: str, label: str, data: str) -> PlannedT
         return PlannedTx(label, 53_000 + 16 * size + 200 * size, estimated=False)
 
 
-def _addresses(w3: "Web3", deployer: str, options: DeployOptions) -> dict[str, str]:
-    owner = w3.to_checksum_address(deployer)
-    return {"owner": owner, "treasury": w3.to_checksum_address(options.treasury or owner)}
-
-
 def estimate(w3: "Web3", deployer: str, options: DeployOptions) -> CostEstimate:
     """Gas of every transaction the deployment sends, priced at the current base fee."""
     nonce = int(w3.eth.get_transaction_count(w3.to_checksum_address(deployer), "pending"))
-    who = _addresses(w3, deployer, options)
+    created: dict[str, str] = {}
     txs: list[PlannedTx] = []
-    if options.token is None:
-        token = _create_address(deployer, nonce)
-        txs.append(_estimate_create(w3, deployer, "deploy NeuroToken", _deploy_token_data(w3, options)))
+    for step in options.plan(w3, deployer):
+        if isinstance(step, Call):
+            txs.append(PlannedTx(step.label, WIRING_GAS_ALLOWANCE, estimated=False))
+            continue
+        args = [created[a.contract] if isinstance(a, Ref) else a for a in step.args]
+        data = _constructor_data(w3, step.contract, *args)
+        txs.append(_estimate_create(w3, deployer, step.label, data))
+        created[step.contract] = _create_address(deployer, nonce)
         nonce += 1
-    else:
-        token = w3.to_checksum_address(options.token)
-    staking = _create_address(deployer, nonce)
-    staking_data = _constructor_data(w3, "Staking", token, who["owner"])
-    txs.append(_estimate_create(w3, deployer, "deploy Staking", staking_data))
-    market_data = _constructor_data(w3, "JobMarket", token, staking, who["owner"], who["treasury"])
-    txs.append(_estimate_create(w3, deployer, "deploy JobMarket", market_data))
-    txs.append(PlannedTx("Staking.setJobMarket", WIRING_GAS_ALLOWANCE, estimated=False))
     base = w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
     tip = w3.to_wei(1, "gwei")
     return CostEstimate(
@@ -159,10 +168,6 @@ def estimate(w3: "Web3", deployer: str, options: DeployOptions) -> CostEstimate:
         max_fee_per_gas=2 * base + tip,
         balance=w3.eth.get_balance(w3.to_checksum_address(deployer)),
     )
-
-
-def _deploy_token_data(w3: "Web3", options: DeployOptions) -> str:
-    return _constructor_data(w3, TOKEN_ARTIFACT, options.initial_supply)
 
 
 def existing(w3: "Web3", settings: "Settings") -> Deployment | None:
@@ -180,7 +185,7 @@ def check_token(w3: "Web3", address: str) -> None:
     checksum = w3.to_checksum_address(address)
     if code_hash(w3, checksum) == EMPTY_CODE_HASH:
         raise DeploymentRefusedError(f"--token {checksum}: no contract at that address on this chain")
-    token = w3.eth.contract(address=checksum, abi=load_artifact(TOKEN_ARTIFACT)["abi"])
+    token = w3.eth.contract(address=checksum, abi=load_artifact(TOKEN)["abi"])
     try:
         token.functions.totalSupply().call()
         token.functions.decimals().call()
@@ -222,34 +227,37 @@ def deploy(
         raise DeploymentRefusedError(
             "a fresh NeuroToken with no initial supply is useless off a devnet (its faucet is devnet-only)"
         )
+    if options.tuning is not None and chain_id not in DEVNET_CHAIN_IDS:
+        raise DeploymentRefusedError(f"devnet tuning refused on chain {chain_id} (not a devnet)")
     sender = TxSender(w3, account)
-    who = _addresses(w3, sender.address, options)
     start_block = w3.eth.block_number
-    if options.token is None:
-        token, receipt = sender.deploy_with_receipt(TOKEN_ARTIFACT, options.initial_supply)
-        token_record = _record(w3, TOKEN_ARTIFACT, token.address, receipt)
-    else:
-        token_record = _record(w3, "ERC20", options.token, None)
-    staking, staking_receipt = sender.deploy_with_receipt("Staking", token_record.address, who["owner"])
-    staking_record = _record(w3, "Staking", staking.address, staking_receipt)
-    market, market_receipt = sender.deploy_with_receipt(
-        "JobMarket", token_record.address, staking.address, who["owner"], who["treasury"]
+    done = execute(sender, options.plan(w3, sender.address))
+    contracts = done.contracts
+
+    def record(name: str, address: str, label: str) -> ContractRecord:
+        return _record(w3, name, address, done.receipts.get(label))
+
+    token = (
+        record(TOKEN, contracts.token.address, f"deploy {TOKEN}")
+        if options.token is None
+        else record("ERC20", contracts.token.address, "")
     )
-    market_record = _record(w3, "JobMarket", market.address, market_receipt)
-    wiring = sender.transact(staking.functions.setJobMarket(market.address))
-    if staking.functions.jobMarket().call() != market.address:
-        raise DeployError(f"Staking.jobMarket() is not {market.address} after setJobMarket")
-    first = token_record.block if token_record.block is not None else staking_record.block
+    staking = record(STAKING, contracts.staking.address, f"deploy {STAKING}")
+    first = token.block if token.block is not None else staking.block
     deployment = Deployment(
         chain_id=chain_id,
         network=network_name(chain_id),
         deployer=sender.address,
         deploy_block=first if first is not None else start_block,
         deployed_at=int(time.time()),
-        token=token_record,
-        staking=staking_record,
-        job_market=market_record,
-        setup_tx_hashes={"setJobMarket": "0x" + wiring["transactionHash"].hex().removeprefix("0x")},
+        token=token,
+        staking=staking,
+        job_market=record(MARKET, contracts.market.address, f"deploy {MARKET}"),
+        setup_tx_hashes={
+            label.split(".")[-1]: "0x" + receipt["transactionHash"].hex().removeprefix("0x")
+            for label, receipt in done.receipts.items()
+            if not label.startswith("deploy ")
+        },
     )
     save(deployment, settings)
     return deployment, True

@@ -15,25 +15,16 @@ if TYPE_CHECKING:
     from neurolink.protocol.params import Capabilities
 
 DEPLOYER_INDEX = 0
-# The contract's floor: jobs on a devnet may use one-minute windows so deadlines pass within a demo.
-DEVNET_MIN_WINDOW = 60
-DEVNET_MAX_WINDOW = 7 * 24 * 3600
 
 
 def deploy_devnet(w3: "Web3", settings: "Settings") -> "Deployment":
-    """Deploy (or find) NeuroLink with dev account 0, allow one-minute job windows, and draw every
-    provider of a handful for every slot (devnet sortition width; see neurolink.protocol.deploy)."""
+    """Deploy (or find) NeuroLink with dev account 0 and the devnet tuning (one-minute job windows,
+    every provider of a handful drawn for every slot; neurolink.protocol.plan.DEVNET_TUNING)."""
     from neurolink.deploy.deployer import DeployOptions, deploy
-    from neurolink.protocol.deploy import DEVNET_MIN_COLLATERAL, DEVNET_SORTITION_WIDTH
+    from neurolink.protocol.plan import DEVNET_TUNING
 
-    deployment, fresh = deploy(w3, dev_account(DEPLOYER_INDEX), settings, DeployOptions(initial_supply=0))
-    if fresh:
-        market = Contracts.bind(w3, deployment).market
-        owner = TxSender(w3, dev_account(DEPLOYER_INDEX))
-        owner.transact(market.functions.setWindowBounds(DEVNET_MIN_WINDOW, DEVNET_MAX_WINDOW))
-        owner.transact(market.functions.setSortitionWidth(DEVNET_SORTITION_WIDTH))
-        owner.transact(market.functions.setMinCollateral(DEVNET_MIN_COLLATERAL))
-    return deployment
+    options = DeployOptions(initial_supply=0, tuning=DEVNET_TUNING)
+    return deploy(w3, dev_account(DEPLOYER_INDEX), settings, options)[0]
 
 
 def fund(contracts: Contracts, account: "LocalAccount") -> int:
@@ -52,4 +43,4 @@ def register_provider(
     sender = TxSender(contracts.w3, account)
     sender.transact(contracts.token.functions.approve(contracts.staking.address, stake))
     offered = capabilities or Capabilities(gpu_count=1, vram_mb=16_384, tier=0, price_per_gpu_second=0)
-    devnet.register_provider(contracts.as_protocol(), sender, offered, stake)
+    devnet.register_provider(contracts, sender, offered, stake)

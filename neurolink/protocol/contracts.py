@@ -1,4 +1,4 @@
-"""NeuroLink's three contracts bound from a deployment, and when a job is due for settlement."""
+"""NeuroLink's three contracts bound to one connection (the one Python binding), and when a job is due."""
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from web3.contract import Contract
 
     from neurolink.chain.deployments import Deployment
-    from neurolink.protocol.deploy import Protocol
     from neurolink.protocol.views import JobView
 
 
@@ -39,20 +38,35 @@ class Contracts:
     market: "Contract"
 
     @classmethod
-    def bind(cls, w3: "Web3", deployment: "Deployment") -> "Contracts":
+    def at(cls, w3: "Web3", *, token: str, staking: str, job_market: str) -> "Contracts":
         # The token may be any ERC-20; NeuroToken's ABI covers ERC-20 and permit.
         return cls(
             w3,
-            contract_at(w3, "NeuroToken", deployment.token.address),
-            contract_at(w3, "Staking", deployment.staking.address),
-            contract_at(w3, "JobMarket", deployment.job_market.address),
+            contract_at(w3, "NeuroToken", token),
+            contract_at(w3, "Staking", staking),
+            contract_at(w3, "JobMarket", job_market),
         )
 
-    def as_protocol(self) -> "Protocol":
-        """The same handles as neurolink.protocol's helpers take them."""
-        from neurolink.protocol.deploy import Protocol
+    @classmethod
+    def bind(cls, w3: "Web3", deployment: "Deployment") -> "Contracts":
+        """The contracts a deployments file records."""
+        return cls.at(
+            w3,
+            token=deployment.token.address,
+            staking=deployment.staking.address,
+            job_market=deployment.job_market.address,
+        )
 
-        return Protocol(token=self.token, staking=self.staking, market=self.market)
+    @classmethod
+    def of(cls, w3: "Web3", *, job_market: str, staking: str) -> "Contracts":
+        """The contracts of a market known by address (a node's config): the token is Staking's."""
+        token = str(contract_at(w3, "Staking", staking).functions.token().call())
+        return cls.at(w3, token=token, staking=staking, job_market=job_market)
+
+    def on(self, w3: "Web3") -> "Contracts":
+        """The same contracts through another connection (e.g. after a chain restart)."""
+        addresses = {"token": self.token.address, "staking": self.staking.address}
+        return Contracts.at(w3, **addresses, job_market=self.market.address)
 
     def job(self, job_id: int) -> "JobView":
         return read_job(self.market, job_id)

@@ -1,28 +1,59 @@
-"""Deploys NeuroToken (or takes a given ERC-20), Staking and JobMarket from the artifacts and wires them."""
+"""Executes the deployment plan (neurolink.protocol.plan) with a web3 sender and binds what it made."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.plan import (
+    DEVNET_SUPPLY,
+    DEVNET_TUNING,
+    MARKET,
+    STAKING,
+    Arg,
+    Create,
+    Ref,
+    Step,
+    Tuning,
+    steps,
+)
+
 if TYPE_CHECKING:
     from web3.contract import Contract
+    from web3.types import TxReceipt
 
     from neurolink.chain.tx import TxSender
 
-DEVNET_SUPPLY = 1_000_000_000 * 10**18
-# Devnets run a handful of providers and wei-sized test jobs: every provider with at least 1/255 of the
-# stake is drawn for every slot, and a slot may cost 1 wei. Real deployments (neurolink deploy) keep the
-# contracts' defaults: width 1 and a 1-token minimum collateral (docs/PROTOCOL.md).
-DEVNET_SORTITION_WIDTH = 255
-DEVNET_MIN_COLLATERAL = 1
-
 
 @dataclass(frozen=True)
-class Protocol:
-    """Bound handles of one deployment."""
+class Deployed:
+    """The bound contracts of an executed plan and each step's receipt, by step label."""
 
-    token: "Contract"
-    staking: "Contract"
-    market: "Contract"
+    contracts: Contracts
+    receipts: Mapping[str, "TxReceipt"]
+
+
+def execute(sender: "TxSender", plan: tuple[Step, ...]) -> Deployed:
+    """Send the plan's steps in order from `sender`; a wiring its check view denies raises DeployError."""
+    from neurolink.chain.errors import DeployError
+
+    created: dict[str, Contract] = {}
+    receipts: dict[str, TxReceipt] = {}
+
+    def resolve(arg: Arg) -> str | int:
+        return created[arg.contract].address if isinstance(arg, Ref) else arg
+
+    for step in plan:
+        args = [resolve(a) for a in step.args]
+        if isinstance(step, Create):
+            created[step.contract], receipts[step.label] = sender.deploy_with_receipt(step.contract, *args)
+            continue
+        contract = created[step.contract]
+        receipts[step.label] = sender.transact(getattr(contract.functions, step.function)(*args))
+        if step.check is not None and getattr(contract.functions, step.check)().call() != args[0]:
+            raise DeployError(f"{step.contract}.{step.check}() is not {args[0]} after {step.function}")
+    contracts = Contracts.of(sender.w3, job_market=created[MARKET].address, staking=created[STAKING].address)
+    return Deployed(contracts, receipts)
 
 
 def deploy_protocol(
@@ -30,23 +61,15 @@ def deploy_protocol(
     *,
     token_address: str | None = None,
     treasury: str | None = None,
-    sortition_width: int = DEVNET_SORTITION_WIDTH,
-    min_collateral: int = DEVNET_MIN_COLLATERAL,
-) -> Protocol:
-    """Deploy Staking and JobMarket owned by `sender` (and a NeuroToken minted to it unless given one),
-    with the devnet's sortition width and minimum collateral unless told otherwise."""
-    from neurolink.chain.artifacts import contract_at
-
-    if token_address is None:
-        token = sender.deploy("NeuroToken", DEVNET_SUPPLY)
-    else:
-        token = contract_at(sender.w3, "NeuroToken", token_address)
-    staking = sender.deploy("Staking", token.address, sender.address)
-    market = sender.deploy(
-        "JobMarket", token.address, staking.address, sender.address, treasury or sender.address
+    tuning: Tuning | None = DEVNET_TUNING,
+) -> Contracts:
+    """Deploy NeuroLink owned by `sender` (a NeuroToken minted to it unless given one), tuned for a
+    devnet unless told otherwise, without recording it: what the tests and benchmarks use."""
+    plan = steps(
+        owner=sender.address,
+        treasury=treasury or sender.address,
+        token=token_address,
+        initial_supply=DEVNET_SUPPLY,
+        tuning=tuning,
     )
-    sender.transact(staking.functions.setJobMarket(market.address))
-    if sortition_width != 1:
-        sender.transact(market.functions.setSortitionWidth(sortition_width))
-    sender.transact(market.functions.setMinCollateral(min_collateral))
-    return Protocol(token=token, staking=staking, market=market)
+    return execute(sender, plan).contracts

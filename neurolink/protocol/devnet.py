@@ -8,24 +8,24 @@ if TYPE_CHECKING:
     from web3 import Web3
 
     from neurolink.chain.tx import TxSender
-    from neurolink.protocol.deploy import Protocol
+    from neurolink.protocol.contracts import Contracts
 
 UNLIMITED = 2**256 - 1
 
 
-def fund(protocol: "Protocol", funder: "TxSender", account: "TxSender", amount: int) -> None:
+def fund(contracts: "Contracts", funder: "TxSender", account: "TxSender", amount: int) -> None:
     """Send `amount` tokens from `funder` and let the account's tokens be pulled by Staking and JobMarket."""
-    funder.transact(protocol.token.functions.transfer(account.address, amount))
-    account.transact(protocol.token.functions.approve(protocol.market.address, UNLIMITED))
-    account.transact(protocol.token.functions.approve(protocol.staking.address, UNLIMITED))
+    funder.transact(contracts.token.functions.transfer(account.address, amount))
+    account.transact(contracts.token.functions.approve(contracts.market.address, UNLIMITED))
+    account.transact(contracts.token.functions.approve(contracts.staking.address, UNLIMITED))
 
 
 def register_provider(
-    protocol: "Protocol", provider: "TxSender", capabilities: Capabilities, stake: int
+    contracts: "Contracts", provider: "TxSender", capabilities: Capabilities, stake: int
 ) -> None:
     """Register `provider` with `capabilities` and stake `stake` tokens it already holds."""
-    provider.transact(protocol.staking.functions.register(capabilities.as_tuple()))
-    provider.transact(protocol.staking.functions.stake(stake))
+    provider.transact(contracts.staking.functions.register(capabilities.as_tuple()))
+    provider.transact(contracts.staking.functions.stake(stake))
 
 
 def advance_time(w3: "Web3", seconds: int) -> None:

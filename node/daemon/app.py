@@ -23,10 +23,13 @@ class Chain:
 
 def connect_chain(settings: Settings, config: NodeConfig) -> Chain:
     from neurolink.chain.provider import connect
+    from neurolink.protocol.contracts import Contracts
     from node.daemon.market import Market
 
     w3 = connect(settings.rpc_url)
-    return Chain(w3, Market(w3, require(config.job_market, "job_market"), require(config.staking, "staking")))
+    market, staking = require(config.job_market, "job_market"), require(config.staking, "staking")
+    contracts = Contracts.of(w3, job_market=market, staking=staking)
+    return Chain(w3, Market(contracts))
 
 
 def open_ledger(settings: Settings, config: NodeConfig, chain: Chain, account: str) -> "Ledger":

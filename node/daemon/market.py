@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from neurolink.chain.artifacts import contract_at
+from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.sortition import drawn_free_slots
 from neurolink.protocol.views import JobPhase, read_job, read_phase
 
@@ -51,13 +51,23 @@ class SlotState:
 class Market:
     """Reads of JobMarket and Staking for one provider address."""
 
-    def __init__(self, w3: "Web3", job_market: str, staking: str) -> None:
-        self.w3 = w3
-        self.job_market: Contract = contract_at(w3, "JobMarket", job_market)
-        self.staking: Contract = contract_at(w3, "Staking", staking)
+    def __init__(self, contracts: Contracts) -> None:
+        self.contracts = contracts
+
+    @property
+    def w3(self) -> "Web3":
+        return self.contracts.w3
+
+    @property
+    def job_market(self) -> "Contract":
+        return self.contracts.market
+
+    @property
+    def staking(self) -> "Contract":
+        return self.contracts.staking
 
     def token(self) -> "Contract":
-        return contract_at(self.w3, "NeuroToken", self.staking.functions.token().call())
+        return self.contracts.token
 
     def job(self, job_id: int) -> ChainJob:
         view = read_job(self.job_market, job_id)

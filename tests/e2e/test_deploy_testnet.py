@@ -190,6 +190,18 @@ def test_mainnet_is_refused_before_anything_is_sent(home: Path) -> None:
         assert connect(node.rpc_url).eth.get_transaction_count(dev_account(0).address) == 0
 
 
+def test_devnet_tuning_is_refused_on_a_testnet_before_anything_is_sent(sepolia: Anvil, home: Path) -> None:
+    from neurolink.chain.errors import DeploymentRefusedError
+    from neurolink.deploy.deployer import DeployOptions, deploy
+    from neurolink.protocol.plan import DEVNET_TUNING
+
+    w3 = connect(sepolia.rpc_url)
+    sent = w3.eth.get_transaction_count(dev_account(5).address)
+    with pytest.raises(DeploymentRefusedError, match="devnet tuning refused on chain 11155111"):
+        deploy(w3, dev_account(5), load_settings(home=home), DeployOptions(tuning=DEVNET_TUNING))
+    assert w3.eth.get_transaction_count(dev_account(5).address) == sent
+
+
 def test_without_yes_and_without_a_terminal_nothing_is_sent(home: Path) -> None:
     with start_anvil() as node:
         result = run(home, "deploy", "--rpc-url", node.rpc_url)

@@ -98,12 +98,15 @@ def test_brownie_run_deploys_and_neurolink_reads_the_file(tmp_path: Path) -> Non
 
 
 def _brownie_project(folder: Path) -> Path:
-    """A copy of what brownie reads from the checkout (sources, config, deploy script) with the compile
-    cache of `make brownie`, and node_modules linked for the OpenZeppelin remapping."""
+    """A copy of what brownie reads from the checkout (sources, config, deploy script and the plan it
+    executes) with the compile cache of `make brownie`, and node_modules linked for the OpenZeppelin
+    remapping."""
     shutil.copytree(PROJECT_ROOT / "contracts", folder / "contracts")
     shutil.copy(PROJECT_ROOT / "brownie-config.yaml", folder)
     (folder / "scripts").mkdir()
     shutil.copy(PROJECT_ROOT / "scripts" / "brownie_deploy.py", folder / "scripts")
+    no_cache = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(PROJECT_ROOT / "neurolink", folder / "neurolink", ignore=no_cache)
     shutil.copytree(PROJECT_ROOT / "build/brownie/contracts", folder / "build/brownie/contracts")
     shutil.copytree(PROJECT_ROOT / "build/brownie/interfaces", folder / "build/brownie/interfaces")
     (folder / "node_modules").symlink_to(PROJECT_ROOT / "node_modules")

@@ -10,8 +10,9 @@ from neurolink.chain.tx import TxSender
 from neurolink.config import load_settings
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
-from neurolink.devnet.bootstrap import DEVNET_MIN_WINDOW, deploy_devnet, fund, register_provider
+from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
 from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.plan import DEVNET_TUNING
 from neurolink.protocol.sortition import claim_drawn_slot
 from neurolink.protocol.views import JobPhase
 
@@ -34,7 +35,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Con
 def _create(contracts: Contracts, replicas: int = 1) -> int:
     requester = TxSender(contracts.w3, dev_account(1))
     requester.transact(contracts.token.functions.approve(contracts.market.address, PAYMENT))
-    window = DEVNET_MIN_WINDOW
+    window = DEVNET_TUNING.min_window
     params = (b"\x11" * 32, PAYMENT, replicas, 0, COLLATERAL, (1, 0, 0, 60), window, window, window)
     job_id = contracts.next_job_id()
     requester.transact(contracts.market.functions.createJob(params))
@@ -54,7 +55,7 @@ def test_unclaimed_job_expires_once_due_and_is_refunded(chain: tuple[Anvil, Cont
     assert keeper.tick() == [], "nothing is due before the claim deadline"
     before = contracts.market.functions.claimable(dev_account(1).address).call()
 
-    _warp(node, DEVNET_MIN_WINDOW + 1)
+    _warp(node, DEVNET_TUNING.min_window + 1)
     [action] = keeper.tick()
     assert (action.job_id, action.outcome) == (job_id, "expired")
     assert contracts.phase(job_id) == JobPhase.EXPIRED
@@ -69,7 +70,7 @@ def test_under_claimed_job_fails_and_frees_the_collateral(chain: tuple[Anvil, Co
     claim_drawn_slot(TxSender(contracts.w3, dev_account(2)), contracts.market, contracts.staking, job_id)
     free = contracts.staking.functions.freeStakeOf(dev_account(2).address).call()
 
-    _warp(node, DEVNET_MIN_WINDOW + 1)
+    _warp(node, DEVNET_TUNING.min_window + 1)
     [action] = keeper.tick()
     assert (action.job_id, action.outcome) == (job_id, "failed")
     assert contracts.staking.functions.freeStakeOf(dev_account(2).address).call() == free + COLLATERAL
@@ -79,6 +80,6 @@ def test_keeper_started_late_still_finds_old_due_jobs(chain: tuple[Anvil, Contra
     node, contracts = chain
     first = _create(contracts)
     second = _create(contracts)
-    _warp(node, DEVNET_MIN_WINDOW + 1)
+    _warp(node, DEVNET_TUNING.min_window + 1)
     late = Keeper(contracts, TxSender(contracts.w3, dev_account(6)))
     assert sorted(a.job_id for a in late.tick() if a.outcome == "expired")[-2:] == [first, second]

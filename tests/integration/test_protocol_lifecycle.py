@@ -13,7 +13,8 @@ from neurolink.compiler.build import BuildResult
 from neurolink.content.cid import cid_to_digest, digest_to_cid
 from neurolink.devnet.accounts import dev_account
 from neurolink.protocol.commitment import commitment, new_salt
-from neurolink.protocol.deploy import Protocol, deploy_protocol
+from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.deploy import deploy_protocol
 from neurolink.protocol.devnet import advance_time, fund, register_provider
 from neurolink.protocol.events import created_job_id
 from neurolink.protocol.params import Capabilities, JobParams, Requirements
@@ -32,7 +33,7 @@ CAPS = Capabilities(gpu_count=1, vram_mb=16_384, tier=1, price_per_gpu_second=10
 
 @dataclass
 class Actors:
-    protocol: Protocol
+    protocol: Contracts
     deployer: TxSender
     requester: TxSender
     providers: list[TxSender]

@@ -12,7 +12,8 @@ from neurolink.chain.tx import TxSender
 from neurolink.compiler.build import BuildResult
 from neurolink.devnet.accounts import dev_account
 from neurolink.protocol.commitment import commitment
-from neurolink.protocol.deploy import Protocol, deploy_protocol
+from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.deploy import deploy_protocol
 from neurolink.protocol.devnet import advance_time, fund, register_provider
 from neurolink.protocol.events import created_job_id
 from neurolink.protocol.params import Capabilities, JobParams, quorum_range
@@ -30,7 +31,7 @@ SALT = bytes(31) + b"\x07"
 
 @dataclass
 class Net:
-    protocol: Protocol
+    protocol: Contracts
     requester: TxSender
     providers: list[TxSender]
     treasury: str

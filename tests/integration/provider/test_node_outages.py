@@ -126,17 +126,7 @@ def test_chain_restarted_from_its_state_mid_job(chain: dict[str, Any], provider:
         # Longer than web3's retries (3 s), so the daemon sees the chain gone and must carry on.
         time.sleep(5.0)
         chain["anvil"] = start_anvil(port=anvil.port, state_file=chain["state"])
-        old: Network = chain["network"]
-        from neurolink.chain.provider import connect
-
-        w3 = connect(chain["anvil"].rpc_url)
-        chain["network"] = Network(
-            chain["anvil"],
-            w3,
-            w3.eth.contract(address=old.token.address, abi=old.token.abi),
-            w3.eth.contract(address=old.staking.address, abi=old.staking.abi),
-            w3.eth.contract(address=old.market.address, abi=old.market.abi),
-        )
+        chain["network"] = Network.on_anvil(chain["anvil"], chain["network"])
         return chain["network"]
 
     _, logs = _run_job_through(chain["network"], home, 302, restart_chain)
