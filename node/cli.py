@@ -339,10 +339,15 @@ def run(
 
     settings, config = args.context(fault=fault, emulate=emulate, metrics_port=metrics_port)
     setup_logging(as_json=json_logs or settings.log_json)
+    if config.devnet_only():
+        from neurolink.chain.provider import connect
+        from node.daemon.daemon import refuse_off_devnet
+
+        # Before the key is unlocked, the contracts are read or any worker starts cheating or pretending.
+        refuse_off_devnet(config.devnet_only(), int(connect(settings.rpc_url).eth.chain_id))
     signer = args.unlock(settings, config)
     daemon = build_daemon(settings, config, signer)
     del signer  # the submitter holds the only reference to the key
-    daemon.check_devnet_only()  # before any worker starts cheating or pretending
     pool = None
     if workers:
         from node.worker.pool import WorkerPool

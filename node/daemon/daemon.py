@@ -119,21 +119,9 @@ class Daemon:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def check_devnet_only(self) -> None:
-        """Refuse fault injection and device emulation on any chain but a devnet (before workers start)."""
-        if not self.devnet_only:
-            return
-        chain_id = int(self.market.w3.eth.chain_id)
-        if chain_id not in DEVNET_CHAIN_IDS:
-            raise FaultRefusedError(
-                f"{' and '.join(self.devnet_only)} is for devnets only (chain ids"
-                f" {sorted(DEVNET_CHAIN_IDS)}); chain {chain_id} is not one: remove `fault` and `emulate`"
-                " from the node config, NEUROLINK_NODE_FAULT, NEUROLINK_NODE_EMULATE, --fault and --emulate"
-            )
-        log.warning("TEST SWITCHES ON: this node misbehaves or pretends on purpose: %s", self.devnet_only)
-
     def start(self) -> None:
-        self.check_devnet_only()
+        if self.devnet_only:
+            refuse_off_devnet(self.devnet_only, int(self.market.w3.eth.chain_id))
         self.submitter.start()
         self.watcher.start()
         self.dispatcher.start()
@@ -664,6 +652,20 @@ def _b32(value: str) -> bytes:
     if len(raw) != 32:
         raise ValueError(f"expected 32 bytes, got {len(raw)}")
     return raw
+
+
+def refuse_off_devnet(switches: list[str], chain_id: int) -> None:
+    """Refuse fault injection and device emulation (`switches`, as NodeConfig.devnet_only names them) on
+    any chain but a devnet."""
+    if not switches:
+        return
+    if chain_id not in DEVNET_CHAIN_IDS:
+        raise FaultRefusedError(
+            f"{' and '.join(switches)} is for devnets only (chain ids {sorted(DEVNET_CHAIN_IDS)});"
+            f" chain {chain_id} is not one: remove `fault` and `emulate` from the node config,"
+            " NEUROLINK_NODE_FAULT, NEUROLINK_NODE_EMULATE, --fault and --emulate"
+        )
+    log.warning("TEST SWITCHES ON: this node misbehaves or pretends on purpose: %s", switches)
 
 
 def _switches(fault: Fault) -> list[str]:
