@@ -365,8 +365,14 @@ def run(
     workers: bool = typer.Option(True, "--workers/--no-workers", help="Start the Celery device workers too."),
     fault: str = typer.Option(
         None,
-        help="DEVNETS ONLY: misbehave on purpose (none, wrong-result, silent); default: the config's,"
-        " else none. Refused on any chain id but 31337 and 1337.",
+        help="DEVNETS ONLY: misbehave on purpose (none, wrong-result, silent, forged-fingerprint, or a"
+        " compute cheat: smaller-model, downcast-fp16, downcast-bf16, skip-layers, noise, copied-input);"
+        " default: the config's, else none. Refused on any chain id but 31337 and 1337.",
+    ),
+    emulate: str = typer.Option(
+        None,
+        help="DEVNETS ONLY: compute as another device class would (none, split-k, tf32, threads,"
+        " batch-order); default: the config's, else none. Refused on any chain id but 31337 and 1337.",
     ),
     metrics_port: int = typer.Option(None, help="Serve Prometheus metrics on this port."),
     json_logs: bool = typer.Option(False, "--json-logs", help="One JSON object per log line."),
@@ -376,8 +382,14 @@ def run(
     from node.daemon.app import build_daemon
     from node.daemon.logs import setup_logging
 
-    settings, config = args.context(fault=fault, metrics_port=metrics_port)
+    settings, config = args.context(fault=fault, emulate=emulate, metrics_port=metrics_port)
     setup_logging(as_json=json_logs or settings.log_json)
+    if config.devnet_only():
+        from neurolink.chain.provider import connect
+        from node.daemon.daemon import refuse_off_devnet
+
+        # Before the key is unlocked, the contracts are read or any worker starts cheating or pretending.
+        refuse_off_devnet(config.devnet_only(), int(connect(settings.rpc_url).eth.chain_id))
     signer = args.unlock(settings, config)
     daemon = build_daemon(settings, config, signer)
     del signer  # the submitter holds the only reference to the key
@@ -385,7 +397,7 @@ def run(
     if workers:
         from node.worker.pool import WorkerPool
 
-        pool = WorkerPool(settings, slots=config.devices)
+        pool = WorkerPool(settings, slots=config.devices, extra_env=config.worker_env())
         pool.start()
         pool.wait_ready()
     signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())

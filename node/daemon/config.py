@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from neurolink.config import Settings, layered_values, validated
+from neurolink.verification.emulation import ENV_EMULATE, Emulation
 from node.daemon.errors import NodeConfigError
+from node.worker.cheats import ENV_CHEAT, Cheat
 
 ENV_PREFIX = "NEUROLINK_NODE_"
 
@@ -19,6 +21,15 @@ class Fault(StrEnum):
     NONE = "none"
     WRONG_RESULT = "wrong-result"  # reveal a digest that is not the result's
     SILENT = "silent"  # claim and compute, but never commit or reveal
+    # Compute cheats, done by the node's workers (node/worker/cheats.py).
+    SMALLER_MODEL = Cheat.SMALLER_MODEL.value
+    DOWNCAST_FP16 = Cheat.DOWNCAST_FP16.value
+    DOWNCAST_BF16 = Cheat.DOWNCAST_BF16.value
+    SKIP_LAYERS = Cheat.SKIP_LAYERS.value
+    NOISE = Cheat.NOISE.value
+    COPIED_INPUT = Cheat.COPIED_INPUT.value
+    # Reveal a fingerprint made up without computing the result (random bytes).
+    FORGED_FINGERPRINT = "forged-fingerprint"
 
 
 class NodeConfig(BaseModel):
@@ -52,6 +63,22 @@ class NodeConfig(BaseModel):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
     fault: Fault = Fault.NONE
+    # Act as another device class (tests and benchmarks on devnets only; neurolink.verification.emulation).
+    emulate: Emulation = Emulation.NONE
+
+    def devnet_only(self) -> list[str]:
+        """The settings that make this node misbehave or pretend, which only a devnet may run."""
+        found = [f"fault injection ({self.fault.value})"] if self.fault is not Fault.NONE else []
+        if self.emulate is not Emulation.NONE:
+            found.append(f"device emulation ({self.emulate.value})")
+        return found
+
+    def worker_env(self) -> dict[str, str]:
+        """What the node's device workers must know of its test switches: emulated device, compute cheat."""
+        env = {ENV_EMULATE: self.emulate.value} if self.emulate is not Emulation.NONE else {}
+        if self.fault.value in {c.value for c in Cheat if c is not Cheat.NONE}:
+            env[ENV_CHEAT] = self.fault.value
+        return env
 
     def ledger_file(self, settings: Settings) -> Path:
         return self.ledger_path or settings.home / "node" / "ledger.sqlite"

@@ -109,6 +109,7 @@ class Daemon:
         metrics: "NodeMetrics | None" = None,
         heads: "NewHeads | None" = None,
         fault: Fault = Fault.NONE,
+        devnet_only: list[str] | None = None,
         withdraw_threshold: int = 0,
         poll_interval: float = 1.0,
         retry_budget: int = RETRY_BUDGET,
@@ -122,6 +123,7 @@ class Daemon:
         self.metrics = metrics
         self.heads = heads
         self.fault = fault
+        self.devnet_only = devnet_only if devnet_only is not None else _switches(fault)
         self.withdraw_threshold = withdraw_threshold
         self.poll_interval = poll_interval
         self.me = submitter.address
@@ -155,17 +157,8 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.fault is not Fault.NONE:
-            chain_id = int(self.market.w3.eth.chain_id)
-            if chain_id not in DEVNET_CHAIN_IDS:
-                raise FaultRefusedError(
-                    f"fault injection ({self.fault.value}) is for devnets only (chain ids"
-                    f" {sorted(DEVNET_CHAIN_IDS)}); chain {chain_id} is not one: remove `fault` from"
-                    " the node config, NEUROLINK_NODE_FAULT and --fault"
-                )
-            log.warning(
-                "FAULT INJECTION ON: this node misbehaves on purpose", extra={"fault": self.fault.value}
-            )
+        if self.devnet_only:
+            refuse_off_devnet(self.devnet_only, int(self.market.w3.eth.chain_id))
         self.submitter.start()
         self.watcher.start()
         self.dispatcher.start(on_done=self._wake.set)
@@ -831,3 +824,21 @@ def _b32(value: str) -> bytes:
     if len(raw) != 32:
         raise ValueError(f"expected 32 bytes, got {len(raw)}")
     return raw
+
+
+def refuse_off_devnet(switches: list[str], chain_id: int) -> None:
+    """Refuse fault injection and device emulation (`switches`, as NodeConfig.devnet_only names them) on
+    any chain but a devnet."""
+    if not switches:
+        return
+    if chain_id not in DEVNET_CHAIN_IDS:
+        raise FaultRefusedError(
+            f"{' and '.join(switches)} is for devnets only (chain ids {sorted(DEVNET_CHAIN_IDS)});"
+            f" chain {chain_id} is not one: remove `fault` and `emulate` from the node config,"
+            " NEUROLINK_NODE_FAULT, NEUROLINK_NODE_EMULATE, --fault and --emulate"
+        )
+    log.warning("TEST SWITCHES ON: this node misbehaves or pretends on purpose: %s", switches)
+
+
+def _switches(fault: Fault) -> list[str]:
+    return [f"fault injection ({fault.value})"] if fault is not Fault.NONE else []

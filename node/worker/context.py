@@ -7,6 +7,8 @@ from typing import Any
 import torch
 
 from neurolink.spec import JobSpec
+from neurolink.verification.emulation import Emulation
+from node.worker.cheats import Cheat
 from node.worker.errors import InvalidJobError
 
 
@@ -28,6 +30,9 @@ class RankContext:
     world_size: int
     device: torch.device
     inputs: dict[str, Path]
+    # Devnet tests and benchmarks only: the device this rank acts as, the cheat it commits.
+    emulation: Emulation = Emulation.NONE
+    cheat: Cheat = Cheat.NONE
 
     def sync(self) -> None:
         if self.device.type == "cuda":

@@ -21,7 +21,9 @@ import torch
 from neurolink.errors import VettingError
 from neurolink.machine import cpu_model
 from neurolink.spec import JobSpec
+from neurolink.verification import emulation as emulated
 from neurolink.vetting import vet_job
+from node.worker.cheats import Cheat
 from node.worker.context import Outcome, RankContext
 from node.worker.errors import (
     DevicesUnavailableError,
@@ -90,6 +92,8 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         world_size=world,
         device=torch_device,
         inputs=inputs,
+        emulation=emulated.parse(job.get("emulation", "none")),
+        cheat=Cheat(job.get("cheat", "none")),
     )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -106,7 +110,8 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     timings["rendezvous_s"] = time.perf_counter() - t0
     try:
         t1 = time.perf_counter()
-        outcome = _workload(ctx)
+        with emulated.active(ctx.emulation):
+            outcome = _workload(ctx)
         ctx.sync()
         timings["compute_s"] = time.perf_counter() - t1
     finally:
@@ -166,6 +171,10 @@ def _make_deterministic(seed: int, threads: int) -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True)
     torch.backends.cudnn.benchmark = False
+    # float32 means float32: TF32 products (cuDNN's default for convolutions) round like a float16
+    # downcast, which tolerant verification rejects (docs/VERIFICATION.md).
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     # Reductions split across threads round differently: the thread count is part of the hardware class.
     torch.set_num_threads(threads)
     torch.manual_seed(seed)

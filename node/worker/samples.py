@@ -133,3 +133,67 @@ def train_job(
         seed=7,
     )
     return SampleJob("train", spec, {"data": dataset_bytes(rows, in_features)})
+
+
+def residual_program_bytes(in_features: int = 16, width: int = 64, depth: int = 4, seed: int = 0) -> bytes:
+    """A .pt2 archive of a residual MLP (square hidden layers, like a transformer's): the verification
+    benchmark's inference model, deep enough that rounding differences travel through several layers."""
+    import torch
+
+    from neurolink.pt2 import save_program
+
+    class Residual(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inp = torch.nn.Linear(in_features, width)
+            self.blocks = torch.nn.ModuleList(torch.nn.Linear(width, width) for _ in range(depth))
+            self.norm = torch.nn.LayerNorm(width)
+            self.out = torch.nn.Linear(width, 10)
+
+        def forward(self, input: torch.Tensor) -> torch.Tensor:
+            h = self.inp(input)
+            for block in self.blocks:
+                h = h + torch.nn.functional.gelu(block(self.norm(h)))
+            out: torch.Tensor = self.out(h)
+            return out
+
+    torch.manual_seed(seed)
+    batch = torch.export.Dim("batch")
+    program = torch.export.export(Residual(), (torch.randn(2, in_features),), dynamic_shapes=({0: batch},))
+    buffer = io.BytesIO()
+    save_program(program, buffer)
+    return buffer.getvalue()
+
+
+def verification_jobs(seed: int, rows: int = 256) -> list[SampleJob]:
+    """An inference and a training job of one seed (weights, inputs, data): the verification benchmark's
+    and tests' unit of work, each with square layers so every cheat has something to skip."""
+    inference = SampleJob(
+        "inference",
+        JobSpec(
+            workload=InferenceWorkload(program="model", inputs="batch", batch_size=48),
+            inputs={"model": PROGRAM_CID, "batch": TENSORS_CID},
+            requirements=Requirements(max_runtime_s=120),
+            seed=seed,
+        ),
+        {"model": residual_program_bytes(seed=seed), "batch": tensors_bytes(rows, 16, seed=seed + 1)},
+    )
+    train = SampleJob(
+        "train",
+        JobSpec(
+            workload=TrainWorkload(
+                model=MLPArch(in_features=8, hidden=(48, 48, 48), out_features=4),
+                dataset="data",
+                optimizer="adam",
+                learning_rate=0.01,
+                # 48 steps: long enough for rounding differences to grow through training.
+                epochs=6,
+                batch_size=32,
+            ),
+            inputs={"data": DATASET_CID},
+            requirements=Requirements(max_runtime_s=300),
+            seed=seed,
+        ),
+        {"data": dataset_bytes(rows, 8, seed=seed + 2)},
+    )
+    return [inference, train]

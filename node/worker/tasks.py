@@ -6,6 +6,8 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready
 
+from neurolink.verification import emulation
+from node.worker import cheats
 from node.worker.app import TASK_PING, TASK_RUN_RANK
 from node.worker.device import this_device, vetting_enabled
 from node.worker.errors import JobTimeoutError, failure_reply
@@ -54,6 +56,9 @@ def run_rank(
         "rendezvous": rendezvous,
         "device": device,
         "vet_programs": vetting_enabled(),
+        # Set only by a devnet node (refused elsewhere): the device this worker acts as, its cheat.
+        "emulation": emulation.from_env().value,
+        "cheat": cheats.from_env().value,
     }
     reply = run_isolated(job, left, net_holder=net_holder)
     timings = reply.setdefault("timings", {})

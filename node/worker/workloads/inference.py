@@ -5,6 +5,8 @@ import io
 import torch
 
 from neurolink.spec import InferenceWorkload
+from neurolink.verification.emulation import row_order
+from node.worker import cheats
 from node.worker.canonical import SAFETENSORS, tensors_bytes
 from node.worker.context import Outcome, RankContext, load_tensors
 from node.worker.errors import InvalidJobError
@@ -21,7 +23,7 @@ def load_program(data: bytes) -> tuple[torch.fx.GraphModule, list[str]]:
 def run_inference(ctx: RankContext, w: InferenceWorkload) -> Outcome:
     data = ctx.inputs[w.program].read_bytes()
     module, names = load_program(data)
-    module = module.to(ctx.device)
+    model = cheats.module(module.to(ctx.device), ctx.cheat)
     tensors = load_tensors(ctx, w.inputs)
     if sorted(tensors) != sorted(names):
         raise InvalidJobError(f"inputs hold {sorted(tensors)}, the program takes {names}")
@@ -32,17 +34,22 @@ def run_inference(ctx: RankContext, w: InferenceWorkload) -> Outcome:
     if total < ctx.world_size:
         raise InvalidJobError(f"{total} rows cannot be split across {ctx.world_size} devices")
     lo, hi = shard_bounds(total, ctx.world_size, ctx.rank)
+    tensors = cheats.inputs(tensors, ctx.cheat)
+    # The order this (possibly emulated) device takes the shard's rows in; results keep the input order.
+    order = torch.tensor(row_order(hi - lo, ctx.emulation), dtype=torch.long) + lo
     chunks: dict[str, list[torch.Tensor]] = {}
-    with torch.inference_mode():
-        for start in range(lo, hi, w.batch_size):
-            stop = min(start + w.batch_size, hi)
-            args = [tensors[n][start:stop].to(ctx.device) for n in names]
-            for key, value in _named_outputs(module(*args)).items():
-                if value.dim() == 0 or value.shape[0] != stop - start:
+    with torch.inference_mode(), cheats.skipping(ctx.cheat):
+        for start in range(0, hi - lo, w.batch_size):
+            batch = order[start : start + w.batch_size]
+            args = [tensors[n][batch].to(ctx.device) for n in names]
+            for key, value in _named_outputs(model(*args)).items():
+                if value.dim() == 0 or value.shape[0] != batch.shape[0]:
                     raise InvalidJobError(f"output {key!r} does not keep the batch dimension")
                 chunks.setdefault(key, []).append(value)
+    back = torch.argsort(order).to(ctx.device)
+    shard = cheats.outputs({k: torch.cat(v)[back] for k, v in chunks.items()}, ctx.cheat, ctx.spec.seed)
     counts = [b - a for a, b in (shard_bounds(total, ctx.world_size, r) for r in range(ctx.world_size))]
-    outputs = {k: all_gather_rows(torch.cat(v), counts) for k, v in sorted(chunks.items())}
+    outputs = {k: all_gather_rows(v, counts) for k, v in sorted(shard.items())}
     result = tensors_bytes(outputs, {"rows": total}) if ctx.rank == 0 else None
     return Outcome(result, SAFETENSORS, {"rows": total, "rows_on_rank": hi - lo})
 

@@ -3,6 +3,8 @@
 import torch
 
 from neurolink.spec import TrainWorkload
+from neurolink.verification.emulation import Emulation
+from node.worker import cheats
 from node.worker.canonical import SAFETENSORS, tensors_bytes
 from node.worker.context import Outcome, RankContext, load_tensors
 from node.worker.errors import InvalidJobError
@@ -15,7 +17,13 @@ def run_train(ctx: RankContext, w: TrainWorkload) -> Outcome:
     torch.manual_seed(ctx.spec.seed)  # same initial weights on every rank
     model = models.build(w.model).to(ctx.device)
     params = list(model.parameters())
-    optimizer = _optimizer(w, params)
+    optimizer = _optimizer(w, cheats.frozen_parameters(params, ctx.cheat))
+    if (half := cheats.half_dtype(ctx.cheat)) is not None:
+        model = model.to(half)
+        x = x.to(half) if x.dtype.is_floating_point else x
+        y = y.to(half) if y.dtype.is_floating_point else y
+    if ctx.cheat is cheats.Cheat.COPIED_INPUT:
+        y = y.roll(1, dims=0)  # trained on another dataset's labels
     order = torch.Generator().manual_seed(ctx.spec.seed)
     steps_per_epoch = x.shape[0] // w.batch_size
     lo, hi = shard_bounds(w.batch_size, ctx.world_size, ctx.rank)
@@ -26,6 +34,8 @@ def run_train(ctx: RankContext, w: TrainWorkload) -> Outcome:
         for step in range(steps_per_epoch):
             # Every rank sees the same permutation and takes its slice of the global batch.
             idx = perm[step * w.batch_size :][lo:hi].to(ctx.device)
+            if ctx.emulation is Emulation.BATCH_ORDER:
+                idx = idx.flip(0)
             out = model(x[idx])
             per_item = models.loss_elements(w.loss, out) // idx.shape[0]
             # Sum over the shard divided by the global count: all-reduced, this is the batch mean.
@@ -38,7 +48,10 @@ def run_train(ctx: RankContext, w: TrainWorkload) -> Outcome:
     metrics = {"epoch_loss": epoch_loss, "final_loss": epoch_loss[-1], "steps": steps_per_epoch * w.epochs}
     if ctx.rank:
         return Outcome(None, SAFETENSORS, metrics)
+    if ctx.cheat is cheats.Cheat.SMALLER_MODEL:
+        cheats.low_rank(model)
     weights = {k: v.to(torch.float32) for k, v in model.state_dict().items()}
+    weights = cheats.outputs(weights, ctx.cheat, ctx.spec.seed)
     return Outcome(tensors_bytes(weights, metrics), SAFETENSORS, metrics)
 
 

@@ -1,0 +1,1 @@
+"""Verification of results across unlike hardware: result fingerprints and device determinism classes."""
