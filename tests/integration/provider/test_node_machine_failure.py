@@ -43,6 +43,10 @@ def test_a_node_whose_sandbox_cannot_start_abandons_one_job_then_pauses_claims(
     pool.start()
     pool.wait_ready()
     provider = make_provider(network, host, 17)
+    # One job per device: with a claim queued behind the failing one, the held-back count below would
+    # include the queued claim's own failure (the pause covers new claims, not ones already held).
+    with provider.config.open("a") as config:
+        config.write("jobs_per_device = 1\n")
     node = NodeProcess(provider, "--no-workers")
     try:
         jobs = [create_job(network, benchmark_spec(seed=1700 + i), host, payment=TOKEN) for i in range(3)]

@@ -25,7 +25,7 @@ SLOW_POLL_S = 60.0  # the longest poll interval NodeConfig accepts
 
 
 def test_a_node_polling_once_a_minute_still_settles_a_job_in_seconds(network: Network, host: Host) -> None:
-    provider = make_provider(network, host, 17)
+    provider = make_provider(network, host, 19)
     config = provider.config.read_text()
     assert "poll_interval = 0.2" in config
     provider.config.write_text(config.replace("poll_interval = 0.2", f"poll_interval = {SLOW_POLL_S}"))
