@@ -240,6 +240,11 @@ contract Staking is IStaking, Ownable2Step {
     }
 
     /// @inheritdoc IStaking
+    function deviceClassOf(address provider) external view returns (bytes32) {
+        return _providers[provider].deviceClass;
+    }
+
+    /// @inheritdoc IStaking
     function stakeOf(address account) external view returns (uint256) {
         return _stakes[account].staked;
     }

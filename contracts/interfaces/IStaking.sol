@@ -15,12 +15,16 @@ interface IStaking {
     /// @param tier Hardware class (0 = CPU stand-in, higher = faster GPU class), compared with `>=`.
     /// @param pricePerGpuSecond Asking price in token units per GPU-second; informational for schedulers.
     /// @param metadataDigest sha2-256 digest of the CID of the provider's metadata JSON.
+    /// @param deviceClass Determinism class of the provider's devices: the hash of a fixed suite's outputs
+    ///        (docs/VERIFICATION.md), equal for devices that compute it bit-identically; zero = unknown.
+    ///        `exact` jobs are assigned within one class.
     struct Capabilities {
         uint16 gpuCount;
         uint32 vramMb;
         uint8 tier;
         uint96 pricePerGpuSecond;
         bytes32 metadataDigest;
+        bytes32 deviceClass;
     }
 
     /// @notice An account's stake: `staked` includes `locked`; `unstaking` waits for `unstakeAvailableAt`.
@@ -164,6 +168,11 @@ interface IStaking {
     /// @param provider The account.
     /// @return Whether it registered.
     function isRegistered(address provider) external view returns (bool);
+
+    /// @notice The determinism class `provider` registered (zero when unknown or unregistered).
+    /// @param provider The provider.
+    /// @return The class id.
+    function deviceClassOf(address provider) external view returns (bytes32);
 
     /// @notice An account's stake, including the locked part (excludes tokens in the cooldown).
     /// @param account The account.

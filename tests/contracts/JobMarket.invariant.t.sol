@@ -46,7 +46,8 @@ contract ProtocolHandler is Test {
                 staking.stake(500 ether);
                 staking.register(
                     IStaking.Capabilities({
-                        gpuCount: uint16(1 + i % 2), vramMb: 16_384, tier: 1, pricePerGpuSecond: 1, metadataDigest: 0
+                        gpuCount: uint16(1 + i % 2), vramMb: 16_384, tier: 1, pricePerGpuSecond: 1, metadataDigest: 0,
+                        deviceClass: bytes32(uint256(1 + i % 2))
                     })
                 );
             }

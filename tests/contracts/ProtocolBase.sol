@@ -24,6 +24,7 @@ abstract contract ProtocolBase is Test {
     uint256 internal constant PROVIDER_STAKE = 1_000 ether;
     uint32 internal constant WINDOW = 1 hours;
     uint256 internal constant NUM_PROVIDERS = 16;
+    bytes32 internal constant CLASS_A = keccak256("class A");
 
     function setUp() public virtual {
         vm.chainId(31_337);
@@ -52,7 +53,8 @@ abstract contract ProtocolBase is Test {
 
     function _caps() internal pure returns (IStaking.Capabilities memory) {
         return IStaking.Capabilities({
-            gpuCount: 2, vramMb: 24_576, tier: 2, pricePerGpuSecond: 1e12, metadataDigest: keccak256("meta")
+            gpuCount: 2, vramMb: 24_576, tier: 2, pricePerGpuSecond: 1e12, metadataDigest: keccak256("meta"),
+            deviceClass: CLASS_A
         });
     }
 

@@ -52,7 +52,8 @@ contract StakingTest is Test {
 
     function _caps(uint16 gpus) internal pure returns (IStaking.Capabilities memory) {
         return IStaking.Capabilities({
-            gpuCount: gpus, vramMb: 81_920, tier: 3, pricePerGpuSecond: 5e12, metadataDigest: bytes32(uint256(7))
+            gpuCount: gpus, vramMb: 81_920, tier: 3, pricePerGpuSecond: 5e12, metadataDigest: bytes32(uint256(7)),
+            deviceClass: keccak256("class")
         });
     }
 
@@ -105,6 +106,18 @@ contract StakingTest is Test {
         staking.updateCapabilities(_caps(8));
         vm.stopPrank();
         assertEq(staking.providerOf(alice).gpuCount, 8, "gpus");
+    }
+
+    function test_updateCapabilities_changesDeviceClass() public {
+        vm.startPrank(alice);
+        staking.register(_caps(4));
+        assertEq(staking.deviceClassOf(alice), keccak256("class"), "registered class");
+        IStaking.Capabilities memory caps = _caps(4);
+        caps.deviceClass = keccak256("new driver");
+        staking.updateCapabilities(caps);
+        vm.stopPrank();
+        assertEq(staking.deviceClassOf(alice), keccak256("new driver"), "re-registered class");
+        assertEq(staking.deviceClassOf(bob), bytes32(0), "unregistered");
     }
 
     function test_updateCapabilities_revertsWhenNotRegistered() public {
