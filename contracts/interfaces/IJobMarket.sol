@@ -38,6 +38,14 @@ interface IJobMarket {
         Expired
     }
 
+    /// @notice How reveals are compared. Exact: equal result digests, and every slot in one determinism
+    ///         class (the first claim fixes it unless the job names one). Tolerant: result fingerprints
+    ///         within `tolerance` bits of Hamming distance, any class (docs/VERIFICATION.md).
+    enum Verification {
+        Exact,
+        Tolerant
+    }
+
     /// @notice Why a job failed.
     enum FailReason {
         UnderClaimed,
@@ -68,6 +76,14 @@ interface IJobMarket {
     ///        floor(k/2)+1.
     /// @param collateral Stake each provider locks per slot, at least `minCollateral`; burned on a wrong
     ///        or missing result.
+    /// @param verification How reveals are compared.
+    /// @param tolerance Tolerant jobs: the largest Hamming distance (bits) between matching fingerprints,
+    ///        1..MAX_TOLERANCE; exact jobs: 0.
+    /// @param deviceClass Exact jobs: the only determinism class that may claim (0: the first claim fixes
+    ///        it); tolerant jobs: 0.
+    /// @param reserve Escrowed on top of the payment to pay a re-run when round 1 disagrees (0: no
+    ///        escalation, a disagreement settles by the vote). Needs 3 <= k <= 5 and at least
+    ///        payment * (2k + 1) / k, so a re-run slot pays what a round-1 slot pays; unspent, it is refunded.
     struct JobParams {
         bytes32 specDigest;
         uint256 payment;
@@ -78,12 +94,21 @@ interface IJobMarket {
         uint32 claimWindow;
         uint32 commitWindow;
         uint32 revealWindow;
+        Verification verification;
+        uint8 tolerance;
+        bytes32 deviceClass;
+        uint256 reserve;
     }
 
     /// @notice A job as `getJob` shows it (storage packs it tighter; see JobMarket's JobRecord).
     /// @param filled Whether every slot was claimed at some point (only then can the job settle).
     /// @param createdBlock The block whose hash seeds the job's sortition.
     /// @param feeRecipient Receives the job's fee, fixed at creation.
+    /// @param deviceClass Exact jobs: the class every slot must have (0 until the first claim fixes it).
+    /// @param escalated Whether round 1 disagreed and the job is being (or was) re-run.
+    /// @param firstSlot First slot of the current round (0, or k once escalated).
+    /// @param slots Slots in the current round (k, or 2k + 1 once escalated); claimed, committed,
+    ///        revealed, filled and the deadlines are the current round's.
     struct Job {
         address requester;
         bytes32 specDigest;
@@ -103,15 +128,24 @@ interface IJobMarket {
         bool filled;
         uint256 createdBlock;
         address feeRecipient;
+        Verification verification;
+        uint8 tolerance;
+        bytes32 deviceClass;
+        uint256 reserve;
+        bool escalated;
+        uint8 firstSlot;
+        uint8 slots;
     }
 
-    /// @notice A slot as shown by `getSlots` (`provider` is zero while the slot is free).
+    /// @notice A slot as shown by `getSlots` (`provider` is zero while the slot is free; `fingerprint` is
+    ///         kept for revealed slots of tolerant jobs with k > 1).
     struct SlotView {
         address provider;
         bool committed;
         bool revealed;
         bytes32 commitment;
         bytes32 digest;
+        bytes32 fingerprint;
     }
 
     /// @notice The token or staking address is zero.
@@ -182,6 +216,20 @@ interface IJobMarket {
     error JobMarketTooManyFeeRecipients();
     /// @notice Renouncing ownership would freeze the parameters (and a paused market) forever.
     error JobMarketRenounceDisabled();
+    /// @notice The verification mode is not one of `Verification`.
+    error JobMarketInvalidVerification(uint256 mode);
+    /// @notice Tolerant jobs need a tolerance of 1..MAX_TOLERANCE bits; exact jobs one of 0.
+    error JobMarketInvalidTolerance(uint256 tolerance, uint256 max);
+    /// @notice The reserve is below payment * (2k + 1) / k (or does not fit 96 bits).
+    error JobMarketInvalidReserve(uint256 reserve, uint256 minimum);
+    /// @notice Only jobs with 3..5 replicas can escalate (a re-run of 2k + 1 fresh slots must fit).
+    error JobMarketEscalationUnavailable(uint256 replicas);
+    /// @notice A tolerant job cannot name a device class (its slots may have any).
+    error JobMarketClassNotAllowed();
+    /// @notice The provider registered no device class, so it cannot take a slot of an exact job.
+    error JobMarketNoDeviceClass(address provider);
+    /// @notice The provider's device class is not the job's.
+    error JobMarketClassMismatch(uint256 jobId, address provider, bytes32 deviceClass, bytes32 required);
 
     /// @notice A job was created and `payment` escrowed; its sortition seed is the hash of the event's
     ///         block, and its fee goes to the treasury current now (the latest TreasuryUpdated).
@@ -199,6 +247,12 @@ interface IJobMarket {
         uint40 commitDeadline,
         uint40 revealDeadline
     );
+    /// @notice The job is not exact with any class and no reserve; emitted right after its JobCreated.
+    event JobVerificationSet(
+        uint256 indexed jobId, Verification verification, uint8 tolerance, bytes32 deviceClass, uint256 reserve
+    );
+    /// @notice The first claim of an exact job fixed the determinism class of all its slots.
+    event JobClassFixed(uint256 indexed jobId, bytes32 deviceClass);
     /// @notice `provider`, drawn for slot `slot`, took it (Staking's StakeLocked shows the collateral).
     event JobClaimed(uint256 indexed jobId, address indexed provider, uint8 slot);
     /// @notice `provider` gave slot `slot` back before committing; `penalty` of its collateral was burned
@@ -206,8 +260,24 @@ interface IJobMarket {
     event JobAbandoned(uint256 indexed jobId, address indexed provider, uint8 slot, uint256 penalty);
     /// @notice `provider` committed `commitment`.
     event ResultCommitted(uint256 indexed jobId, address indexed provider, bytes32 commitment);
-    /// @notice `provider` revealed the digest of its result's CID.
-    event ResultRevealed(uint256 indexed jobId, address indexed provider, bytes32 digest);
+    /// @notice `provider` revealed the digest of its result's CID and (tolerant jobs) its fingerprint.
+    event ResultRevealed(uint256 indexed jobId, address indexed provider, bytes32 digest, bytes32 fingerprint);
+    /// @notice Round 1 disagreed: slots `firstSlot`..`firstSlot + slots - 1` are drawn afresh (seeded by
+    ///         this event's block; round-1 providers excluded) to re-run the job, with these deadlines.
+    event JobEscalated(
+        uint256 indexed jobId,
+        uint8 firstSlot,
+        uint8 slots,
+        uint40 claimDeadline,
+        uint40 commitDeadline,
+        uint40 revealDeadline
+    );
+    /// @notice The re-run did not fill by its claim deadline: its claims were released unslashed, the
+    ///         reserve refunded, and round 1 was decided by its vote.
+    event RerunUnfilled(uint256 indexed jobId, uint8 claimed);
+    /// @notice An escalated job ended: `winners` re-run slots were credited `rewardPerWinner` each from
+    ///         the reserve and the requester `refund` of it (JobSettled or JobFailed follows).
+    event RerunPaid(uint256 indexed jobId, uint8 winners, uint256 rewardPerWinner, uint256 refund);
     /// @notice The job settled: `winners` slots revealed `winningDigest`, each credited `rewardPerWinner`;
     ///         `burned` collateral of the other slots was burned; `settler` was tipped `tip` from the fee.
     event JobSettled(
@@ -280,12 +350,14 @@ interface IJobMarket {
     function commit(uint256 jobId, bytes32 commitment) external;
 
     /// @notice Reveal the sha2-256 digest of the result's CID (of a canonical error record when the job
-    ///         cannot be computed). Single-replica jobs skip the commit and reveal directly (`salt` is
-    ///         ignored). The reveal that completes the round settles the job.
+    ///         cannot be computed) and, for tolerant jobs, the result's fingerprint. Single-replica jobs
+    ///         skip the commit and reveal directly (`salt` is ignored). The reveal that completes the
+    ///         round concludes it: the job settles, fails, or escalates to a re-run.
     /// @param jobId The job.
     /// @param digest sha2-256 digest of the result's CID.
+    /// @param fingerprint The result's 256-bit fingerprint under the job's seed (tolerant; else ignored).
     /// @param salt The commitment's salt.
-    function reveal(uint256 jobId, bytes32 digest, bytes32 salt) external;
+    function reveal(uint256 jobId, bytes32 digest, bytes32 fingerprint, bytes32 salt) external;
 
     /// @notice Settle a job whose round is complete or whose deadline passed: pays and burns, fails it
     ///         without quorum, or returns every token when it never filled. Anyone may call it; the
@@ -369,11 +441,16 @@ interface IJobMarket {
     function isEligible(uint256 jobId, uint256 slot, address provider) external view returns (bool);
 
     /// @notice The commitment a provider posts: keccak256(abi.encode(chainid, this, jobId, provider,
-    ///         digest, salt)), so a commitment or reveal can be replayed on no other chain, market or job.
+    ///         digest, fingerprint, salt)), so a commitment or reveal can be replayed on no other chain,
+    ///         market or job, and a fingerprint cannot be chosen after seeing others' reveals.
     /// @param jobId The job.
     /// @param provider The committing provider.
     /// @param digest The result digest.
+    /// @param fingerprint The result fingerprint (zero for exact jobs).
     /// @param salt The secret salt.
     /// @return The commitment.
-    function commitmentOf(uint256 jobId, address provider, bytes32 digest, bytes32 salt) external view returns (bytes32);
+    function commitmentOf(uint256 jobId, address provider, bytes32 digest, bytes32 fingerprint, bytes32 salt)
+        external
+        view
+        returns (bytes32);
 }

@@ -12,7 +12,7 @@ from neurolink.errors import CompilerError
 EVM_VERSION = "cancun"
 # Kept equal to foundry.toml (optimizer_runs, via_ir) and slither.config.json: the contracts are
 # tuned for per-call gas (docs/BENCHMARKS.md "Contracts gas"), not deployment size.
-OPTIMIZER_RUNS = 1_000_000
+OPTIMIZER_RUNS = 500
 VIA_IR = True
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCES = PROJECT_ROOT / "contracts"

@@ -309,11 +309,11 @@ contract AttacksTest is ProtocolBase {
     }
 
     function test_commitmentOf_bindsChainAndMarket() public {
-        bytes32 here = market.commitmentOf(1, providers[0], RIGHT, bytes32(0));
+        bytes32 here = market.commitmentOf(1, providers[0], RIGHT, bytes32(0), bytes32(0));
         JobMarket other = new JobMarket(token, staking, owner, treasury);
-        assertTrue(other.commitmentOf(1, providers[0], RIGHT, bytes32(0)) != here, "other market");
+        assertTrue(other.commitmentOf(1, providers[0], RIGHT, bytes32(0), bytes32(0)) != here, "other market");
         vm.chainId(1);
-        assertTrue(market.commitmentOf(1, providers[0], RIGHT, bytes32(0)) != here, "other chain");
+        assertTrue(market.commitmentOf(1, providers[0], RIGHT, bytes32(0), bytes32(0)) != here, "other chain");
     }
 
     // --------------------------------------------------------------------- failures are results

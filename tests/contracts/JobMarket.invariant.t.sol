@@ -138,7 +138,11 @@ contract ProtocolHandler is Test {
             }),
             claimWindow: 10 minutes,
             commitWindow: 10 minutes,
-            revealWindow: 10 minutes
+            revealWindow: 10 minutes,
+            verification: IJobMarket.Verification.Exact,
+            tolerance: 0,
+            deviceClass: bytes32(0),
+            reserve: 0
         });
         token.transfer(requester, p.payment);
         vm.prank(requester);
@@ -197,7 +201,7 @@ contract ProtocolHandler is Test {
         uint256 jobId = _jobId(jobSeed);
         address p = _slotProvider(jobId, actorSeed, true);
         bytes32 digest = wrong ? bytes32(uint256(2)) : bytes32(uint256(1));
-        bytes32 c = keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, bytes32(0)));
+        bytes32 c = keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, bytes32(0), bytes32(0)));
         vm.prank(p);
         try market.commit(jobId, c) {
             committedDigest[jobId][p] = digest;
@@ -210,7 +214,7 @@ contract ProtocolHandler is Test {
         bytes32 digest = committedDigest[jobId][p];
         if (digest == bytes32(0)) digest = bytes32(uint256(1)); // single replica: no commit
         vm.prank(p);
-        try market.reveal(jobId, digest, bytes32(0)) {} catch {}
+        try market.reveal(jobId, digest, bytes32(0), bytes32(0)) {} catch {}
     }
 
     function settle(uint256 jobSeed, uint256 actorSeed) external tracked {

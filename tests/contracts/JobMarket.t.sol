@@ -189,7 +189,11 @@ contract JobMarketTest is ProtocolBase {
             requirements: req,
             claimWindow: uint32(bound(claimWindow, 5 minutes, 7 days)),
             commitWindow: uint32(bound(commitWindow, 5 minutes, 7 days)),
-            revealWindow: uint32(bound(revealWindow, 5 minutes, 7 days))
+            revealWindow: uint32(bound(revealWindow, 5 minutes, 7 days)),
+            verification: IJobMarket.Verification.Exact,
+            tolerance: 0,
+            deviceClass: bytes32(0),
+            reserve: 0
         });
         uint256 jobId = m.createJob(p);
         IJobMarket.Job memory job = m.getJob(jobId);
@@ -518,11 +522,11 @@ contract JobMarketTest is ProtocolBase {
     function test_reveal_singleReplicaSettlesDirectly() public {
         uint256 jobId = _claimedJob(1);
         vm.expectEmit();
-        emit IJobMarket.ResultRevealed(jobId, providers[0], RIGHT);
+        emit IJobMarket.ResultRevealed(jobId, providers[0], RIGHT, bytes32(0));
         vm.expectEmit();
         emit IJobMarket.JobSettled(jobId, RIGHT, 1, PAYMENT - FEE, 0, providers[0], FEE / 2);
         vm.prank(providers[0]);
-        market.reveal(jobId, RIGHT, bytes32(0));
+        market.reveal(jobId, RIGHT, bytes32(0), bytes32(0));
         assertEq(market.resultOf(jobId), RIGHT, "result");
         assertEq(market.claimable(providers[0]), PAYMENT - FEE + FEE / 2, "reward plus settlement tip");
         assertEq(market.claimable(treasury), FEE - FEE / 2, "fee less the tip");
@@ -588,7 +592,7 @@ contract JobMarketTest is ProtocolBase {
         _commit(jobId, providers[2], RIGHT);
         vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketCommitmentMismatch.selector, jobId, providers[1]));
         vm.prank(providers[1]);
-        market.reveal(jobId, RIGHT, _salt(providers[0]));
+        market.reveal(jobId, RIGHT, bytes32(0), _salt(providers[0]));
     }
 
     function test_reveal_revertsWhenNotCommitted() public {
@@ -613,7 +617,7 @@ contract JobMarketTest is ProtocolBase {
         uint256 jobId = _claimedJob(1);
         vm.expectRevert(IJobMarket.JobMarketZeroHash.selector);
         vm.prank(providers[0]);
-        market.reveal(jobId, bytes32(0), bytes32(0));
+        market.reveal(jobId, bytes32(0), bytes32(0), bytes32(0));
     }
 
     function test_reveal_revertsAfterRevealDeadline() public {

@@ -77,7 +77,11 @@ abstract contract ProtocolBase is Test {
             requirements: IJobMarket.Requirements({gpuCount: 1, vramMb: 16_384, tier: 1, maxGpuSeconds: 3_600}),
             claimWindow: WINDOW,
             commitWindow: WINDOW,
-            revealWindow: WINDOW
+            revealWindow: WINDOW,
+            verification: IJobMarket.Verification.Exact,
+            tolerance: 0,
+            deviceClass: bytes32(0),
+            reserve: 0
         });
     }
 
@@ -89,7 +93,7 @@ abstract contract ProtocolBase is Test {
     }
 
     function _commitment(uint256 jobId, address p, bytes32 digest) internal view returns (bytes32) {
-        return keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, _salt(p)));
+        return keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, bytes32(0), _salt(p)));
     }
 
     function _salt(address p) internal pure returns (bytes32) {
@@ -129,7 +133,7 @@ abstract contract ProtocolBase is Test {
 
     function _reveal(uint256 jobId, address p, bytes32 digest) internal {
         vm.prank(p);
-        market.reveal(jobId, digest, _salt(p));
+        market.reveal(jobId, digest, bytes32(0), _salt(p));
     }
 
     /// @dev Create a k-replica job and have the first k providers claim it.
