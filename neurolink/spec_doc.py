@@ -17,7 +17,7 @@ NOTES: Final[dict[str, str]] = {
     "JobSpec.replicas": "Providers that each run the job; their result digests are compared.",
     "JobSpec.verification": (
         "How replicas' results are compared and what a disagreement leads to (see Verification and "
-        "docs/VERIFICATION.md). A bare `\"exact\"` or `\"tolerant\"` is shorthand for `{\"mode\": …}`."
+        'docs/VERIFICATION.md). A bare `"exact"` or `"tolerant"` is shorthand for `{"mode": …}`.'
     ),
     "Verification.mode": (
         "`exact`: results must be byte-identical, and the job runs on one determinism class only. "
