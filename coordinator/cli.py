@@ -232,9 +232,11 @@ def submit(
     job_spec = draft.upload(client.store)
     job = client.submit(job_spec, options)
     how = "permit" if job.used_permit else "approve"
+    reserve = f" + {_tokens(job.reserve)} re-run reserve" if job.reserve else ""
     args.emit(
         job.as_dict(),
-        f"job {job.job_id} created ({_tokens(job.payment)} escrowed by {how}, spec {job.spec_cid})",
+        f"job {job.job_id} created ({_tokens(job.payment)}{reserve} escrowed by {how}, {job.verification}"
+        f" verification, spec {job.spec_cid})",
     )
 
 

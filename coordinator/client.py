@@ -20,7 +20,13 @@ from neurolink.chain.deployments import for_chain
 from neurolink.chain.provider import connect, poll_latency
 from neurolink.chain.tx import TxSender
 from neurolink.protocol.contracts import Contracts, closed, due_at
-from neurolink.protocol.params import JobParams, Requirements, default_collateral
+from neurolink.protocol.params import (
+    JobParams,
+    Requirements,
+    VerificationMode,
+    default_collateral,
+    escalation_reserve,
+)
 from neurolink.protocol.tiers import tier_level
 from neurolink.protocol.views import JobPhase, JobView
 
@@ -57,9 +63,13 @@ class SubmittedJob:
     collateral: int
     replicas: int
     used_permit: bool
+    verification: str = "exact"
+    # Escrowed beside the payment to pay a re-run on disagreement; what it does not pay comes back.
+    reserve: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "payment": str(self.payment), "collateral": str(self.collateral)}
+        amounts = {name: str(getattr(self, name)) for name in ("payment", "collateral", "reserve")}
+        return {**asdict(self), **amounts}
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,35 @@ class SubmitOptions:
     # An independent re-check: a random spec seed (the job nonce), so the spec's CID and a seeded
     # workload's result differ from every earlier job's and no public digest can be copied.
     recheck: bool = False
+
+
+def job_params(
+    spec: "JobSpec",
+    spec_digest: bytes,
+    *,
+    payment: int,
+    collateral: int,
+    quorum: int = 0,
+    windows: tuple[int, int, int],
+) -> JobParams:
+    """createJob's parameters for `spec`: its requirements and verification, and the re-run reserve its
+    `escalate` asks for (payment * (2k + 1) / k for 3 <= k <= 5, else none)."""
+    req, check = spec.requirements, spec.verification
+    return JobParams(
+        spec_digest=spec_digest,
+        payment=payment,
+        replicas=spec.replicas,
+        quorum=quorum,
+        collateral=collateral,
+        requirements=Requirements(req.gpu_count, req.min_vram_mib, tier_level(req.tier), req.max_runtime_s),
+        claim_window=windows[0],
+        commit_window=windows[1],
+        reveal_window=windows[2],
+        verification=VerificationMode[check.mode.upper()],
+        tolerance=check.tolerance or 0,
+        device_class=check.device_class_bytes,
+        reserve=escalation_reserve(payment, spec.replicas, check.escalate),
+    )
 
 
 def recheck_seed() -> int:
@@ -257,29 +296,23 @@ class Client:
             else max(default_collateral(payment, spec.replicas), minimum)
         )
         claim_window, commit_window = self._windows(spec, options.window)
-        req = spec.requirements
-        params = JobParams(
-            spec_digest=cid_to_digest(spec_cid),
+        params = job_params(
+            spec,
+            cid_to_digest(spec_cid),
             payment=payment,
-            replicas=spec.replicas,
-            quorum=options.quorum,
             collateral=collateral,
-            requirements=Requirements(
-                req.gpu_count, req.min_vram_mib, tier_level(req.tier), req.max_runtime_s
-            ),
-            claim_window=claim_window,
-            commit_window=commit_window,
-            reveal_window=claim_window,
-        ).as_tuple()
+            quorum=options.quorum,
+            windows=(claim_window, commit_window, claim_window),
+        )
         use_permit = options.permit if options.permit is not None else self._supports_permit()
         market = self.contracts.market.functions
         if use_permit:
-            deadline, v, r, s = self._permit(payment)
-            receipt = self.sender.transact(market.createJobWithPermit(params, deadline, v, r, s))
+            deadline, v, r, s = self._permit(params.escrow)
+            receipt = self.sender.transact(market.createJobWithPermit(params.as_tuple(), deadline, v, r, s))
         else:
             token = self.contracts.token.functions
-            self.sender.transact(token.approve(self.contracts.market.address, payment))
-            receipt = self.sender.transact(market.createJob(params))
+            self.sender.transact(token.approve(self.contracts.market.address, params.escrow))
+            receipt = self.sender.transact(market.createJob(params.as_tuple()))
         return SubmittedJob(
             job_id=self._created_id(receipt),
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
@@ -288,6 +321,8 @@ class Client:
             collateral=collateral,
             replicas=spec.replicas,
             used_permit=use_permit,
+            verification=spec.verification.mode,
+            reserve=params.reserve,
         )
 
     def check_reachable(self, cids: list[str]) -> None:

@@ -33,6 +33,12 @@ def gpu_names() -> list[str]:
     ]
 
 
+def worker_threads(gpus: int, slots: int) -> int:
+    """CPU threads of one device worker: one beside a GPU; CPU slots share the cores in fixed shares, so
+    results do not depend on load."""
+    return 1 if gpus else max(1, (os.cpu_count() or 1) // max(slots, 1))
+
+
 def describe() -> dict[str, Any]:
     """The machine as a benchmark report names it; `load_1m` is the load average at this moment."""
     import psutil

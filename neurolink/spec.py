@@ -1,11 +1,21 @@
 """The versioned job spec: what to run, on what, within which limits; canonical JSON gives one CID."""
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from neurolink.errors import ExitCode, NeuroLinkError
+from neurolink.protocol.params import ESCALATION_REPLICAS, MAX_TOLERANCE
+from neurolink.verification.fingerprint import DEFAULT_TOLERANCE
 
 SPEC_VERSION = 1
 MAX_SPEC_BYTES = 64 * 1024
@@ -140,6 +150,61 @@ class Limits(_Frozen):
     max_memory_bytes: int = Field(default=4 * GiB, ge=64 * MiB, le=1024 * GiB)
 
 
+class Verification(_Frozen):
+    """How the replicas' results are compared, and what a disagreement between them leads to."""
+
+    # Absent in a spec: JobSpec fills it in from the workload (see default_mode).
+    model_config = ConfigDict(json_schema_extra=lambda schema: _optional(schema, "mode"))
+
+    mode: Literal["exact", "tolerant"]
+    tolerance: int | None = Field(default=None, ge=1, le=MAX_TOLERANCE)
+    device_class: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
+    escalate: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_tolerance(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("mode") == "tolerant" and data.get("tolerance") is None:
+            return {**data, "tolerance": DEFAULT_TOLERANCE}
+        return data
+
+    @field_validator("device_class")
+    @classmethod
+    def _lowercase_class(cls, value: str | None) -> str | None:
+        # One spelling per class: equal specs must give equal canonical bytes.
+        if value is not None and int(value, 16) == 0:
+            raise ValueError("device_class 0x00…00 names no class: leave it out (null) instead")
+        return None if value is None else value.lower()
+
+    @model_validator(mode="after")
+    def _fits_mode(self) -> "Verification":
+        if self.mode == "exact" and self.tolerance is not None:
+            raise ValueError("tolerance is for tolerant verification; exact compares results byte for byte")
+        if self.mode == "tolerant" and self.device_class is not None:
+            raise ValueError("device_class is for exact verification; tolerant jobs run on every class")
+        return self
+
+    @property
+    def device_class_bytes(self) -> bytes:
+        """The class as the contract takes it: 32 bytes, zero when none is named."""
+        return bytes(32) if self.device_class is None else bytes.fromhex(self.device_class[2:])
+
+
+def _optional(schema: dict[str, Any], name: str) -> None:
+    """Drop `name` from a JSON Schema's required fields (a validator fills it in when absent)."""
+    required = [field for field in schema.get("required", []) if field != name]
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
+
+
+def default_mode(workload_kind: str) -> Literal["exact", "tolerant"]:
+    """Floating-point inference and training differ in their low bits across hardware: tolerant; a
+    benchmark's result is a checksum of one GEMM per device, compared exactly."""
+    return "exact" if workload_kind == "benchmark" else "tolerant"
+
+
 class JobSpec(_Frozen):
     """A job: one workload, its inputs by name → CID, requirements, replicas, verification, limits."""
 
@@ -148,9 +213,33 @@ class JobSpec(_Frozen):
     inputs: dict[InputName, Cid] = Field(default_factory=dict, max_length=16)
     requirements: Requirements = Requirements()
     replicas: int = Field(default=1, ge=1, le=MAX_REPLICAS)
-    verification: Literal["exact"] = "exact"
+    # Absent: every default, resolved from the workload and replicas (_resolve_verification).
+    verification: Verification = Field(default_factory=dict, validate_default=True)
     limits: Limits = Limits()
     seed: int = Field(default=0, ge=0, lt=2**63)
+
+    @field_validator("verification", mode="before")
+    @classmethod
+    def _resolve_verification(cls, section: Any, info: ValidationInfo) -> Any:
+        """Spell out the defaults that depend on the workload and replicas (validated before this
+        field), so the canonical JSON (and so the CID) says what will happen."""
+        if isinstance(section, str):
+            section = {"mode": section}  # the bare mode is shorthand for the section
+        elif isinstance(section, Verification):
+            section = section.model_dump(exclude_unset=True)
+        if not isinstance(section, dict):
+            return section
+        section = dict(section)
+        workload = info.data.get("workload")
+        if "mode" not in section and workload is not None:
+            section["mode"] = default_mode(workload.kind)
+        replicas = info.data.get("replicas")
+        # No re-run below 3 replicas (nothing to outvote) or above 5 (3k + 1 slots would not fit): the
+        # default is off there, and an explicit `true` above 5 is refused (_inputs_match_workload).
+        asked = section.get("escalate") is True
+        if replicas is not None and replicas not in ESCALATION_REPLICAS:
+            section["escalate"] = asked and replicas > ESCALATION_REPLICAS[-1]
+        return section
 
     @model_validator(mode="after")
     def _inputs_match_workload(self) -> "JobSpec":
@@ -165,6 +254,12 @@ class JobSpec(_Frozen):
         if isinstance(w, TrainWorkload) and w.batch_size < self.requirements.gpu_count:
             raise ValueError(
                 f"train batch_size {w.batch_size} is smaller than gpu_count {self.requirements.gpu_count}"
+            )
+        if self.verification.escalate and self.replicas not in ESCALATION_REPLICAS:
+            raise ValueError(
+                f"verification.escalate re-runs a disagreement on 2k + 1 fresh providers, which needs "
+                f"{ESCALATION_REPLICAS[0]} to {ESCALATION_REPLICAS[-1]} replicas, not {self.replicas}:"
+                " leave escalate out (or false) and the replicas' vote decides"
             )
         return self
 

@@ -15,7 +15,29 @@ NOTES: Final[dict[str, str]] = {
     ),
     "JobSpec.requirements": "What a provider must offer (see Requirements).",
     "JobSpec.replicas": "Providers that each run the job; their result digests are compared.",
-    "JobSpec.verification": "How replicas are compared: `exact` (byte-identical results).",
+    "JobSpec.verification": (
+        "How replicas' results are compared and what a disagreement leads to (see Verification and "
+        'docs/VERIFICATION.md). A bare `"exact"` or `"tolerant"` is shorthand for `{"mode": …}`.'
+    ),
+    "Verification.mode": (
+        "`exact`: results must be byte-identical, and the job runs on one determinism class only. "
+        "`tolerant`: results match when their 256-bit fingerprints differ in at most `tolerance` bits, "
+        "on any class. Default: `tolerant` for inference and train, `exact` for benchmark."
+    ),
+    "Verification.tolerance": (
+        "Tolerant only: the largest Hamming distance between two matching fingerprints, in bits "
+        "(default 24, calibrated in docs/VERIFICATION.md). Refused for exact."
+    ),
+    "Verification.device_class": (
+        "Exact only: the one determinism class (`neurolink node selftest` shows a machine's) allowed to "
+        "claim; `null`: the first provider to claim fixes the class of the rest."
+    ),
+    "Verification.escalate": (
+        "On disagreement, re-run the job on 2k + 1 fresh providers whose majority decides; the losers "
+        "of both rounds are slashed. Needs 3..5 replicas: off (whatever is given) below 3, refused if "
+        "`true` above 5, where the replicas' vote decides. `job submit` escrows a reserve of "
+        "payment * (2k + 1) / k beside the payment for it; what the re-run does not use is refunded."
+    ),
     "JobSpec.limits": "Caps each worker enforces (see Limits).",
     "JobSpec.seed": "Seeds every random number generator of the job, so replicas agree.",
     "Requirements.gpu_count": "Devices the job runs on (one rank each); a provider must offer as many.",
@@ -51,7 +73,8 @@ EXAMPLES: Final[dict[str, dict[str, Any]]] = {
         },
         "inputs": {"data": "data.safetensors"},
         "requirements": {"max_runtime_s": 300},
-        "replicas": 2,
+        "replicas": 3,
+        "verification": {"mode": "tolerant", "tolerance": 24, "escalate": True},
     },
     "inference": {
         "workload": {"kind": "inference", "program": "model", "inputs": "rows", "batch_size": 64},
@@ -83,6 +106,8 @@ def _type(prop: dict[str, Any]) -> str:
         return f"[{prop['$ref'].rsplit('/', 1)[1]}](#{prop['$ref'].rsplit('/', 1)[1].lower()})"
     if "oneOf" in prop:
         return " \\| ".join(_type(p) for p in prop["oneOf"])
+    if "anyOf" in prop:  # an optional field: its type or null
+        return " \\| ".join(_type(p) for p in prop["anyOf"])
     kind = prop.get("type", "any")
     if kind == "array":
         items = prop.get("items", prop.get("prefixItems", [{}]))
@@ -95,6 +120,8 @@ def _type(prop: dict[str, Any]) -> str:
 
 def _limits(prop: dict[str, Any]) -> str:
     found = [text.format(prop[key]) for key, text in _LIMITS if key in prop]
+    for option in prop.get("anyOf", ()):
+        found += [text.format(option[key]) for key, text in _LIMITS if key in option]
     items = prop.get("items")
     if isinstance(items, dict):
         found += [f"each {text.format(items[key])}" for key, text in _LIMITS if key in items]
@@ -127,7 +154,8 @@ def render() -> str:
     """The whole of docs/JOBSPEC.md."""
     schema = JobSpec.model_json_schema()
     defs = schema.pop("$defs")
-    order = ["Requirements", "Limits", "BenchmarkWorkload", "TrainWorkload", "InferenceWorkload"]
+    order = ["Requirements", "Verification", "Limits"]
+    order += ["BenchmarkWorkload", "TrainWorkload", "InferenceWorkload"]
     order += ["MLPArch", "CNNArch", "GPTArch"]
     lines = [
         "# The job spec",

@@ -76,6 +76,8 @@ def selftest(
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from neurolink.config import load_settings
+    from neurolink.verification.emulation import Emulation
+    from neurolink.verification.suite import host_class
     from node.worker.pool import WorkerPool
     from node.worker.selftest import run_selftest
 
@@ -90,8 +92,11 @@ def selftest(
                 pool.start()
                 pool.wait_ready()
                 report = run_selftest(settings, devices=pool.slots)
+            # What `node register` records for these devices (without emulation).
+            report["device_class"] = "0x" + host_class(Emulation.NONE, pool.slots).hex()
     box = report["sandbox"]
     lines = [f"{len(report['jobs'])} jobs on {report['devices']} devices"]
+    lines.append(f"determinism class: {report['device_class']}")
     if box["active"] and box["jobs_sandboxed"]:
         lines.append(f"sandbox: active ({box['version']}, start {box['start_ms']} ms)")
     else:
@@ -182,22 +187,40 @@ def register(
     devices: int = typer.Option(None, help="Device count to offer (default: detected)."),
     vram_mb: int = typer.Option(None, help="Memory per device in MiB (default: detected)."),
     tier: int = typer.Option(None, help="Hardware tier (default: the config's)."),
+    emulate: str = typer.Option(
+        None,
+        help="DEVNETS ONLY: register the determinism class of an emulated device (as `node run --emulate`"
+        " computes); default: the config's, else none.",
+    ),
     args: NodeArgs,
 ) -> None:
-    """Register (or update) this machine's capabilities in the Staking registry."""
+    """Register (or update) this machine's capabilities in the Staking registry, with the determinism
+    class its devices compute (run it again after a driver, torch or device change)."""
     from neurolink.protocol.params import Capabilities
+    from neurolink.verification.emulation import Emulation
     from node.daemon.app import connect_chain
-    from node.daemon.capabilities import detect
+    from node.daemon.capabilities import detect, device_class
 
-    settings, config = args.context(devices=devices, vram_mb=vram_mb, tier=tier, price_per_gpu_second=price)
+    settings, config = args.context(
+        devices=devices, vram_mb=vram_mb, tier=tier, price_per_gpu_second=price, emulate=emulate
+    )
+    if config.emulate is not Emulation.NONE:
+        from neurolink.chain.provider import connect
+        from node.daemon.daemon import refuse_off_devnet
+
+        refuse_off_devnet(
+            [f"device emulation ({config.emulate.value})"], int(connect(settings.rpc_url).eth.chain_id)
+        )
     hardware = detect(settings, config)
     signer = args.unlock(settings, config)
     chain = connect_chain(settings, config)
+    device = device_class(hardware, config)
     caps = Capabilities(
-        hardware.devices, hardware.vram_mb, config.tier, config.price_per_gpu_second
+        hardware.devices, hardware.vram_mb, config.tier, config.price_per_gpu_second, device_class=device
     ).as_tuple()
     staking = chain.market.staking.functions
     updating = chain.market.is_registered(signer.address)
+    previous = bytes(staking.deviceClassOf(signer.address).call()) if updating else None
     fn = staking.updateCapabilities(caps) if updating else staking.register(caps)
     receipt = _sender(chain, signer).transact(fn)
     data = {
@@ -207,12 +230,18 @@ def register(
         "vram_mb": hardware.vram_mb,
         "tier": config.tier,
         "price_per_gpu_second": config.price_per_gpu_second,
+        "device_class": "0x" + device.hex(),
+        "emulate": config.emulate.value,
+        "class_changed": previous is not None and previous != device,
         "updated": updating,
         "tx": "0x" + bytes(receipt["transactionHash"]).hex(),
     }
     verb = "updated" if updating else "registered"
+    changed = f" (was 0x{previous.hex()})" if previous is not None and previous != device else ""
     args.emit(
-        data, f"{verb} {signer.address}: {hardware.devices} {hardware.kind} device(s), {hardware.vram_mb} MiB"
+        data,
+        f"{verb} {signer.address}: {hardware.devices} {hardware.kind} device(s), {hardware.vram_mb} MiB,"
+        f" determinism class 0x{device.hex()}{changed}",
     )
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from neurolink.devnet.anvil import Anvil
+    from neurolink.protocol.params import VerificationMode
     from node.worker.pool import WorkerPool
 
 PASSWORD = "neurolink-devnet"
@@ -213,29 +214,38 @@ def make_provider(
     price: int = 0,
     devices: int = 1,
     tier: int = 0,
+    emulate: str = "none",
 ) -> ProviderHome:
-    """Dev account `index` as a provider on `host`: funded, registered, staked, keystore and config."""
+    """Dev account `index` as a provider on `host`: funded, registered, staked, keystore and config.
+
+    It registers the determinism class its node finds at start: that of this machine under `emulate`
+    (which its node.toml sets), as `neurolink node register` would.
+    """
     from neurolink.chain.tx import TxSender
     from neurolink.devnet.accounts import dev_account
     from neurolink.devnet.network import import_dev_key
     from neurolink.protocol.params import Capabilities
+    from neurolink.verification.emulation import parse
+    from neurolink.verification.suite import host_class
 
     account = dev_account(index)
     fund_gas(network, account.address)
     # Once per host: the account may have served another chain on it.
     import_dev_key(host.home / "keystore", index, host.home / "password", scrypt_n=FAST_SCRYPT)
     provider = ProviderHome(host, index, account.address, network.rpc_url)
+    emulation = parse(emulate)
     provider.config.write_text(
         f'account = "{account.address}"\nledger_path = "{provider.ledger_path}"\n'
         f'job_market = "{network.market.address}"\nstaking = "{network.staking.address}"\n'
         f'token = "{network.token.address}"\nstart_block = {network.w3.eth.block_number}\n'
         f"price_per_gpu_second = {price}\ndevices = {devices}\nvram_mb = 4096\npoll_interval = 0.2\n"
-        f"replace_after = 20\ntier = {tier}\n"
+        f'replace_after = 20\ntier = {tier}\nemulate = "{emulation.value}"\n'
     )
     fund_tokens(network, account, stake_tokens * TOKEN)
     sender = TxSender(network.w3, account)
     sender.transact(network.token.functions.approve(network.staking.address, stake_tokens * TOKEN))
-    offered = Capabilities(devices, 4096, tier, price).as_tuple()
+    device_class = host_class(emulation, devices)
+    offered = Capabilities(devices, 4096, tier, price, device_class=device_class).as_tuple()
     # An account an earlier test registered on this chain offers this test's capabilities instead.
     registered = network.staking.functions.isRegistered(account.address).call()
     fn = network.staking.functions.updateCapabilities if registered else network.staking.functions.register
@@ -318,20 +328,25 @@ def create_job(
     max_gpu_seconds: int = 10,
     tier: int = 0,
     windows: tuple[int, int, int] = (WINDOW, WINDOW, WINDOW),
+    verification: "VerificationMode | None" = None,
+    tolerance: int = 0,
+    device_class: bytes = bytes(32),
+    reserve: int = 0,
 ) -> int:
-    """Put the spec in the content store and escrow a job for it from a wallet; returns the job id."""
+    """Put the spec in the content store and escrow a job for it from a wallet (payment and `reserve`);
+    returns the job id. Verification defaults to exact (tolerance 0, any class)."""
     from web3.logs import DISCARD
 
     from neurolink.chain.tx import TxSender
     from neurolink.content import LocalStore, cid_to_digest
     from neurolink.devnet.accounts import dev_account
-    from neurolink.protocol.params import JobParams, Requirements
+    from neurolink.protocol.params import JobParams, Requirements, VerificationMode
 
     digest = cid_to_digest(LocalStore(host.content).put_bytes(spec))
     sender = TxSender(network.w3, dev_account(requester))
     fund_gas(network, sender.address)
-    fund_tokens(network, dev_account(requester), payment)
-    sender.transact(network.token.functions.approve(network.market.address, payment))
+    fund_tokens(network, dev_account(requester), payment + reserve)
+    sender.transact(network.token.functions.approve(network.market.address, payment + reserve))
     params = JobParams(
         spec_digest=digest,
         payment=payment,
@@ -341,6 +356,10 @@ def create_job(
         claim_window=windows[0],
         commit_window=windows[1],
         reveal_window=windows[2],
+        verification=verification or VerificationMode.EXACT,
+        tolerance=tolerance,
+        device_class=device_class,
+        reserve=reserve,
     )
     receipt = sender.transact(network.market.functions.createJob(params.as_tuple()))
     (event,) = network.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)

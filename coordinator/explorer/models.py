@@ -164,6 +164,8 @@ class Account(Base):
     tier: Mapped[int] = mapped_column(Integer, default=0)
     price_per_gpu_second: Mapped[str] = mapped_column(Amount, default="0")
     metadata_digest: Mapped[str | None] = mapped_column(Hash)
+    # The determinism class its devices registered (docs/VERIFICATION.md); zero = unknown.
+    device_class: Mapped[str | None] = mapped_column(Hash)
     staked: Mapped[str] = mapped_column(Amount, default="0")
     locked: Mapped[str] = mapped_column(Amount, default="0")
     unstaking: Mapped[str] = mapped_column(Amount, default="0")

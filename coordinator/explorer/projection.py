@@ -284,6 +284,7 @@ def _capabilities(ctx: Ctx) -> None:
         row.registered, row.registered_block, row.registered_at = True, ctx.event.block_number, ctx.at
     row.gpu_count, row.vram_mb, row.tier = caps["gpuCount"], caps["vramMb"], caps["tier"]
     row.price_per_gpu_second, row.metadata_digest = str(caps["pricePerGpuSecond"]), caps["metadataDigest"]
+    row.device_class = caps["deviceClass"]
 
 
 def _moves(**deltas: int) -> Handler:

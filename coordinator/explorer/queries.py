@@ -203,6 +203,7 @@ def provider_detail(db: Session, address: str) -> schemas.ProviderDetail:
             **_provider(row, stats),
             "registered_at": row.registered_at,
             "metadata_digest": row.metadata_digest,
+            "device_class": row.device_class,
             "claimable": str(credited - int(row.withdrawn)),
             "history": [
                 {

@@ -150,6 +150,7 @@ class ProviderJob(Out):
 class ProviderDetail(ProviderSummary):
     registered_at: int | None
     metadata_digest: str | None
+    device_class: str | None = Field(description="Determinism class its devices registered; zero = unknown.")
     claimable: Wei = Field(description="Credited by the JobMarket and not yet withdrawn.")
     history: list[ProviderJob]
     credits: list[CreditOut]

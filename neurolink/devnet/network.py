@@ -33,6 +33,8 @@ FIRST_PROVIDER_INDEX = 2
 KEEPER_INDEX = 9
 MAX_PROVIDERS = KEEPER_INDEX - FIRST_PROVIDER_INDEX
 PROVIDER_STAKE = 1_000 * 10**18
+# Memory per device a devnet node offers (its node.toml; register_providers registers the same).
+NODE_VRAM_MB = 16_384
 # Devnet keys are anvil's public ones: a low scrypt cost keeps every CLI unlock instant.
 DEVNET_SCRYPT_N = 2**12
 NODE_READY_TIMEOUT_S = 180.0
@@ -137,21 +139,32 @@ def provider_home(
     (home / "node.toml").write_text(
         f'job_market = "{deployment.job_market.address}"\nstaking = "{deployment.staking.address}"\n'
         f'token = "{deployment.token.address}"\nstart_block = {deployment.deploy_block}\n'
-        f"devices = 1\nvram_mb = 16384\npoll_interval = {plan.node_poll_interval}\nreplace_after = 20\n"
+        f"devices = 1\nvram_mb = {NODE_VRAM_MB}\npoll_interval = {plan.node_poll_interval}\n"
+        "replace_after = 20\n"
     )
     return home
 
 
 def register_providers(contracts: "Contracts", plan: NetworkPlan) -> list[str]:
-    """Fund, register and stake every provider account that is not registered yet."""
+    """Fund, register and stake every provider account that is not registered yet, in the determinism
+    class its node (one device, no emulation: provider_home) will find at start; an account registered
+    in another class (an earlier torch, say) registers this one."""
+    from neurolink.chain.tx import TxSender
     from neurolink.devnet.bootstrap import fund, register_provider
+    from neurolink.protocol.params import Capabilities
+    from neurolink.verification.emulation import Emulation
+    from neurolink.verification.suite import host_class
 
+    offered = Capabilities(1, NODE_VRAM_MB, 0, 0, device_class=host_class(Emulation.NONE, 1))
+    staking = contracts.staking.functions
     addresses = []
     for index in range(plan.providers):
         account = dev_account(FIRST_PROVIDER_INDEX + index)
-        if not contracts.staking.functions.isRegistered(account.address).call():
+        if not staking.isRegistered(account.address).call():
             fund(contracts, account)
-            register_provider(contracts, account, PROVIDER_STAKE)
+            register_provider(contracts, account, PROVIDER_STAKE, offered)
+        elif bytes(staking.deviceClassOf(account.address).call()) != offered.device_class:
+            TxSender(contracts.w3, account).transact(staking.updateCapabilities(offered.as_tuple()))
         addresses.append(str(account.address))
     return addresses
 

@@ -1,12 +1,26 @@
 """JobParams as the JobMarket's ABI expects them, validated by the contract's own rules first."""
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from neurolink.protocol.errors import InvalidJobParamsError
 
 MAX_REPLICAS = 16
+# JobMarket's MAX_TOLERANCE: Hamming distance in bits between two 256-bit fingerprints.
+MAX_TOLERANCE = 64
+# Replica counts a disagreement can be re-run for: the re-run draws 2k + 1 fresh slots, and both rounds
+# (3k + 1 slots) must fit the contract's 16.
+ESCALATION_REPLICAS = range(3, 6)
 UINT96_MAX = 2**96 - 1
+ZERO_CLASS = bytes(32)
+
+
+class VerificationMode(IntEnum):
+    """IJobMarket.Verification: digests compared byte for byte, or fingerprints within a tolerance."""
+
+    EXACT = 0
+    TOLERANT = 1
 
 
 def _check_uint(name: str, value: int, bits: int) -> None:
@@ -16,13 +30,15 @@ def _check_uint(name: str, value: int, bits: int) -> None:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a provider registers in Staking (`metadata_digest`: sha2-256 digest of its metadata CID)."""
+    """What a provider registers in Staking (`metadata_digest`: sha2-256 digest of its metadata CID;
+    `device_class`: its determinism class, neurolink.verification.suite.device_class, zero = unknown)."""
 
     gpu_count: int
     vram_mb: int
     tier: int
     price_per_gpu_second: int
     metadata_digest: bytes = bytes(32)
+    device_class: bytes = ZERO_CLASS
 
     def __post_init__(self) -> None:
         if not 1 <= self.gpu_count < 2**16:
@@ -32,9 +48,18 @@ class Capabilities:
         _check_uint("price_per_gpu_second", self.price_per_gpu_second, 96)
         if len(self.metadata_digest) != 32:
             raise InvalidJobParamsError("metadata_digest must be 32 bytes")
+        if len(self.device_class) != 32:
+            raise InvalidJobParamsError(f"device_class must be 32 bytes, got {len(self.device_class)}")
 
-    def as_tuple(self) -> tuple[int, int, int, int, bytes]:
-        return (self.gpu_count, self.vram_mb, self.tier, self.price_per_gpu_second, self.metadata_digest)
+    def as_tuple(self) -> tuple[int, int, int, int, bytes, bytes]:
+        return (
+            self.gpu_count,
+            self.vram_mb,
+            self.tier,
+            self.price_per_gpu_second,
+            self.metadata_digest,
+            self.device_class,
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,12 @@ class JobParams:
 
     `collateral` defaults to the per-replica share of the payment, P // k (at least 1): a slot that
     costs nothing to hold could be squatted for free.
+
+    Verification (docs/VERIFICATION.md): `exact` jobs compare digests and take no tolerance; a nonzero
+    `device_class` lets only that class claim (zero: the first claimer's class). `tolerant` jobs match
+    fingerprints within `tolerance` bits and name no class. A nonzero `reserve` (escrowed on top of the
+    payment, at least `minimum_reserve`) pays a re-run by 2k + 1 fresh providers when the replicas
+    disagree; what it does not pay out goes back to the requester.
     """
 
     spec_digest: bytes
@@ -73,6 +104,10 @@ class JobParams:
     claim_window: int = 600
     commit_window: int = 3_600
     reveal_window: int = 600
+    verification: VerificationMode = VerificationMode.EXACT
+    tolerance: int = 0
+    device_class: bytes = ZERO_CLASS
+    reserve: int = 0
 
     def __post_init__(self) -> None:
         if len(self.spec_digest) != 32 or self.spec_digest == bytes(32):
@@ -96,6 +131,40 @@ class JobParams:
                 f"quorum must be a strict majority of {self.replicas} replicas short of all of them "
                 f"({low}..{high}) or 0, got {self.quorum}"
             )
+        self._check_verification()
+
+    def _check_verification(self) -> None:
+        if len(self.device_class) != 32:
+            raise InvalidJobParamsError(f"device_class must be 32 bytes, got {len(self.device_class)}")
+        if self.verification is VerificationMode.EXACT and self.tolerance != 0:
+            raise InvalidJobParamsError(
+                f"an exact job compares digests byte for byte: tolerance must be 0, got {self.tolerance}"
+            )
+        if self.verification is VerificationMode.TOLERANT:
+            if not 1 <= self.tolerance <= MAX_TOLERANCE:
+                raise InvalidJobParamsError(
+                    f"tolerance must be 1..{MAX_TOLERANCE} bits for a tolerant job, got {self.tolerance}"
+                )
+            if self.device_class != ZERO_CLASS:
+                raise InvalidJobParamsError(
+                    "a tolerant job runs on every device class: device_class must be 0"
+                )
+        if self.reserve:
+            if self.replicas not in ESCALATION_REPLICAS:
+                raise InvalidJobParamsError(
+                    f"a re-run reserve needs {ESCALATION_REPLICAS[0]}..{ESCALATION_REPLICAS[-1]} replicas,"
+                    f" got {self.replicas}: pass reserve 0"
+                )
+            minimum = minimum_reserve(self.payment, self.replicas)
+            if not minimum <= self.reserve < 2**256:
+                raise InvalidJobParamsError(
+                    f"reserve must be at least payment * (2k + 1) / k = {minimum}, got {self.reserve}"
+                )
+
+    @property
+    def escrow(self) -> int:
+        """What createJob pulls from the requester: the payment and the re-run reserve."""
+        return self.payment + self.reserve
 
     @property
     def collateral_amount(self) -> int:
@@ -120,12 +189,26 @@ class JobParams:
             self.claim_window,
             self.commit_window,
             self.reveal_window,
+            int(self.verification),
+            self.tolerance,
+            self.device_class,
+            self.reserve,
         )
 
 
 def default_collateral(payment: int, replicas: int) -> int:
     """The per-replica share of the payment, never 0."""
     return max(payment // max(replicas, 1), 1)
+
+
+def minimum_reserve(payment: int, replicas: int) -> int:
+    """The least reserve that pays a re-run: each of its 2k + 1 winners gets a replica's share, P / k."""
+    return payment * (2 * replicas + 1) // replicas
+
+
+def escalation_reserve(payment: int, replicas: int, escalate: bool) -> int:
+    """The reserve to escrow: the minimum when a disagreement is to be re-run and k allows it, else 0."""
+    return minimum_reserve(payment, replicas) if escalate and replicas in ESCALATION_REPLICAS else 0
 
 
 def quorum_range(replicas: int) -> tuple[int, int]:

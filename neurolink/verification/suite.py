@@ -7,6 +7,10 @@ kernel choice, reduction splits and reduced-precision products show in the low b
 """
 
 import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from typing import TYPE_CHECKING
 
 from neurolink.verification.emulation import Emulation, active, from_env, row_order
@@ -27,6 +31,57 @@ def device_class(device: str, emulation: Emulation | None = None) -> bytes:
         digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
         digest.update(data.numpy().tobytes())
     return digest.digest()
+
+
+@cache
+def host_class(emulation: Emulation, slots: int) -> bytes:
+    """The class a node on this machine registers and checks at start: that of its GPUs (which must
+    agree), else of its CPU shared by `slots` device workers, computed under `emulation` with the
+    settings a job process runs with. Cached: the suite's answer for one machine does not change while a
+    process lives."""
+    import torch
+
+    from neurolink.machine import worker_threads
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    devices = [f"cuda:{i}" for i in range(gpus)] or ["cpu"]
+    with job_settings(worker_threads(gpus, slots)):
+        classes = {device: device_class(device, emulation) for device in devices}
+    if len(set(classes.values())) > 1:
+        shown = ", ".join(f"{d} {c.hex()[:12]}…" for d, c in classes.items())
+        raise SuiteError(
+            f"this machine's GPUs compute in different determinism classes ({shown}): run one node per"
+            " class, each seeing only its GPUs (CUDA_VISIBLE_DEVICES)"
+        )
+    return classes[devices[0]]
+
+
+@contextmanager
+def job_settings(threads: int) -> Iterator[None]:
+    """Inside the block, torch computes as node.worker.runner sets it up for a job: no TF32, no cuDNN
+    autotuning, `threads` CPU threads (the suite itself turns on deterministic algorithms)."""
+    import torch
+
+    # cuBLAS is deterministic only with this set before its first call.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    saved = (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cudnn.benchmark,
+        torch.get_num_threads(),
+    )
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = False
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        matmul_tf32, cudnn_tf32, benchmark, previous = saved
+        torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
+        torch.backends.cudnn.allow_tf32 = cudnn_tf32
+        torch.backends.cudnn.benchmark = benchmark
+        torch.set_num_threads(previous)
 
 
 def suite_outputs(device: str, emulation: Emulation | None = None) -> "dict[str, torch.Tensor]":

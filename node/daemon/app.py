@@ -48,7 +48,7 @@ def open_ledger(settings: Settings, config: NodeConfig, chain: Chain, account: s
 def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount") -> "Daemon":
     from neurolink.chain.heads import NewHeads
     from neurolink.chain.watcher import Watcher
-    from node.daemon.capabilities import detect
+    from node.daemon.capabilities import check_device_class, detect, device_class
     from node.daemon.daemon import WATCHED_EVENTS, Daemon
     from node.daemon.dispatcher import JobDispatcher
     from node.daemon.metrics import NodeMetrics
@@ -58,8 +58,12 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
 
     chain = connect_chain(settings, config)
     require_for_chain(settings, chain.w3.eth.chain_id)
-    ledger = open_ledger(settings, config, chain, account.address)
     hardware = detect(settings, config)
+    # Before the ledger is opened or any worker starts: a node in a class it is not registered for
+    # would claim exact jobs across classes.
+    registered = bytes(chain.market.staking.functions.deviceClassOf(account.address).call())
+    check_device_class(device_class(hardware, config), registered, account.address)
+    ledger = open_ledger(settings, config, chain, account.address)
     capacity = Capacity(
         devices=hardware.devices,
         vram_mb=hardware.vram_mb,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from neurolink.config import Settings
 from node.daemon.config import NodeConfig
+from node.daemon.errors import DeviceClassChangedError
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,24 @@ def detect(settings: Settings, config: NodeConfig) -> Hardware:
     slots = config.devices or settings.cpu_slots
     memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
     return Hardware(slots, config.vram_mb if config.vram_mb is not None else memory // slots, "cpu")
+
+
+def device_class(hardware: Hardware, config: NodeConfig) -> bytes:
+    """This node's determinism class: the suite run on its devices, under its emulation, as its device
+    workers compute (neurolink.verification.suite.host_class)."""
+    from neurolink.verification.suite import host_class
+
+    return host_class(config.emulate, hardware.devices)
+
+
+def check_device_class(computed: bytes, registered: bytes, provider: str) -> None:
+    """Refuse to run a node whose class is not the registered one (DeviceClassChangedError)."""
+    if computed == registered:
+        return
+    was = "none (0x00…00)" if registered == bytes(32) else "0x" + registered.hex()
+    raise DeviceClassChangedError(
+        f"the determinism class of {provider}'s devices changed from {was} (registered) to "
+        f"0x{computed.hex()} (the suite run now: a new driver, torch or device, or another --emulate);"
+        " it claims no job in a class it is not registered for: run `neurolink node register` (same"
+        " config and --emulate) to register the new class, then start the node again"
+    )

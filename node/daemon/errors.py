@@ -35,6 +35,13 @@ class DispatchError(NodeError):
     """A job could not be fetched, run or stored."""
 
 
+class DeviceClassChangedError(NodeError):
+    """This machine's determinism class is not the one the provider registered: it must not claim (an
+    `exact` job would be assigned across classes) until it registers again."""
+
+    exit_code = ExitCode.INTEGRITY
+
+
 class FaultRefusedError(NodeConfigError):
     """Fault injection was asked for on a chain that is not a devnet."""
 

@@ -8,7 +8,7 @@ import uuid
 from types import TracebackType
 
 from neurolink.config import Settings
-from neurolink.machine import gpu_names
+from neurolink.machine import gpu_names, worker_threads
 from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
 from node.worker.device import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
@@ -49,8 +49,7 @@ class WorkerPool:
         self.gpus = len(gpu_names()) if gpus is None else gpus
         self.slots = self.gpus or slots or settings.cpu_slots
         self.kind = "cuda" if self.gpus else "cpu"
-        # CPU slots share the cores; each gets a fixed share so results do not depend on load.
-        self.threads = 1 if self.gpus else max(1, (os.cpu_count() or 1) // self.slots)
+        self.threads = worker_threads(self.gpus, self.slots)
         self.registry = DeviceRegistry(settings.home / "devices.sqlite")
         self.log_dir = settings.home / "logs"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}

@@ -16,7 +16,10 @@ from neurolink.protocol.views import JobPhase
 pytestmark = pytest.mark.e2e
 PROVIDERS = [dev_account(FIRST_PROVIDER_INDEX + i).address for i in range(3)]
 CHEATER = PROVIDERS[2]
-JOB_PARAMS = "(bytes32,uint256,uint8,uint8,uint256,(uint16,uint32,uint8,uint32),uint32,uint32,uint32)"
+JOB_PARAMS = (
+    "(bytes32,uint256,uint8,uint8,uint256,(uint16,uint32,uint8,uint32),uint32,uint32,uint32,"
+    "uint8,uint8,bytes32,uint256)"
+)
 
 
 def _spec(tmp_path: Path, *, replicas: int = 3, gpu_count: int = 1, seed: int = 0) -> Path:
@@ -102,7 +105,8 @@ def test_job_created_with_cast_is_settled_by_the_nodes(cheater_devnet: Devnet) -
     subprocess.run([*cast, client.contracts.token.address, "approve(address,uint256)", market, str(TOKEN)],
                    check=True, capture_output=True, timeout=60)  # fmt: skip
     job_id = client.contracts.next_job_id()
-    params = f"({digest},{TOKEN},3,0,{TOKEN // 10},(1,0,0,10),120,120,120)"
+    # Exact, no class named, no re-run reserve (the vote decides).
+    params = f"({digest},{TOKEN},3,0,{TOKEN // 10},(1,0,0,10),120,120,120,0,0,0x{'00' * 32},0)"
     sent = subprocess.run(
         [*cast, market, f"createJob({JOB_PARAMS})", params],
         capture_output=True, text=True, timeout=60, check=False,

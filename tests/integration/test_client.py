@@ -20,13 +20,16 @@ from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
 from neurolink.protocol.commitment import commitment, new_salt
 from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.params import Capabilities, VerificationMode, minimum_reserve
 from neurolink.protocol.sortition import claim_drawn_slot
 from neurolink.protocol.views import JobPhase
-from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements
+from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements, Verification
 
 REQUESTER = 1
 PROVIDERS = (2, 3, 4)
 STAKE = 1_000 * 10**18
+# The providers played by hand share one determinism class: exact multi-replica jobs need one.
+CAPABILITIES = Capabilities(1, 16_384, 0, 0, device_class=b"\x5c" * 32)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Setti
         fund(contracts, dev_account(REQUESTER))
         for index in PROVIDERS:
             fund(contracts, dev_account(index))
-            register_provider(contracts, dev_account(index), STAKE)
+            register_provider(contracts, dev_account(index), STAKE, CAPABILITIES)
         yield node, settings
     gateway.shutdown()
 
@@ -52,12 +55,18 @@ def client(net: tuple[Anvil, Settings]) -> Client:
     return Client(net[1], dev_account(REQUESTER))
 
 
-def _spec(replicas: int = 1) -> JobSpec:
+def _spec(replicas: int = 1, verification: Verification | None = None) -> JobSpec:
     return JobSpec(
         workload=BenchmarkWorkload(size=64, iterations=1),
         requirements=Requirements(max_runtime_s=30),
         replicas=replicas,
+        **({} if verification is None else {"verification": verification}),
     )
+
+
+def _verification_of(client: Client, job_id: int) -> tuple[object, ...]:
+    """getJob's (verification, tolerance, deviceClass, reserve)."""
+    return tuple(client.contracts.market.functions.getJob(job_id).call()[18:22])
 
 
 def _balance(client: Client, index: int = REQUESTER) -> int:
@@ -106,6 +115,30 @@ def test_recheck_gives_the_same_spec_a_fresh_nonce(client: Client) -> None:
         client.cancel(job.job_id)
 
 
+def test_a_k3_job_escrows_the_rerun_reserve_and_cancel_returns_it(client: Client) -> None:
+    """An exact benchmark at k = 3 re-runs a disagreement by default: the payment and a reserve of
+    payment * 7 / 3 are escrowed in the one permit; cancelling refunds both."""
+    before = _balance(client)
+    job = client.submit(_spec(replicas=3), SubmitOptions(payment=3 * 10**17))
+    assert job.used_permit and job.verification == "exact"
+    assert job.reserve == minimum_reserve(3 * 10**17, 3) == 7 * 10**17
+    assert job.as_dict()["reserve"] == str(7 * 10**17)
+    assert _balance(client) == before - job.payment - job.reserve
+    assert _verification_of(client, job.job_id) == (VerificationMode.EXACT, 0, bytes(32), job.reserve)
+    assert client.cancel(job.job_id) == job.payment + job.reserve
+    assert _balance(client) == before
+
+
+def test_a_tolerant_job_without_escalation_approves_the_payment_only(client: Client) -> None:
+    before = _balance(client)
+    spec = _spec(replicas=3, verification=Verification(mode="tolerant", tolerance=10, escalate=False))
+    job = client.submit(spec, SubmitOptions(payment=10**17, permit=False))
+    assert not job.used_permit and job.reserve == 0 and job.verification == "tolerant"
+    assert _balance(client) == before - job.payment
+    assert _verification_of(client, job.job_id) == (VerificationMode.TOLERANT, 10, bytes(32), 0)
+    client.cancel(job.job_id)
+
+
 def test_approve_path_for_tokens_without_permit(client: Client) -> None:
     job = client.submit(_spec(), SubmitOptions(payment=10**17, permit=False))
     assert not job.used_permit
@@ -134,7 +167,9 @@ def test_spec_file_inputs_are_uploaded_and_replaced_by_cids(client: Client, tmp_
 
 
 def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: Path) -> None:
-    job = client.submit(_spec(replicas=3), SubmitOptions(payment=3 * 10**18))
+    # No re-run: the vote of the first round decides, and the lone cheater is outvoted.
+    spec = _spec(replicas=3, verification=Verification(mode="exact", escalate=False))
+    job = client.submit(spec, SubmitOptions(payment=3 * 10**18))
     contracts = client.contracts
     honest = client.store.put_bytes(b"the honest result")
     wrong = client.store.put_bytes(b"a made-up result")

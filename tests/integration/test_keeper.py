@@ -36,7 +36,22 @@ def _create(contracts: Contracts, replicas: int = 1) -> int:
     requester = TxSender(contracts.w3, dev_account(1))
     requester.transact(contracts.token.functions.approve(contracts.market.address, PAYMENT))
     window = DEVNET_TUNING.min_window
-    params = (b"\x11" * 32, PAYMENT, replicas, 0, COLLATERAL, (1, 0, 0, 60), window, window, window)
+    # An exact job without a re-run reserve: (verification, tolerance, deviceClass, reserve) last.
+    params = (
+        b"\x11" * 32,
+        PAYMENT,
+        replicas,
+        0,
+        COLLATERAL,
+        (1, 0, 0, 60),
+        window,
+        window,
+        window,
+        0,
+        0,
+        bytes(32),
+        0,
+    )
     job_id = contracts.next_job_id()
     requester.transact(contracts.market.functions.createJob(params))
     return job_id

@@ -13,7 +13,9 @@ from neurolink.spec import (
     Requirements,
     SpecError,
     TrainWorkload,
+    Verification,
 )
+from neurolink.verification.fingerprint import DEFAULT_TOLERANCE
 
 CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 
@@ -44,7 +46,13 @@ def test_canonical_json_is_compact_sorted_and_spells_out_defaults() -> None:
     assert b" " not in raw and b"\n" not in raw
     parsed = json.loads(raw)
     assert raw == json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
-    assert parsed["requirements"]["max_runtime_s"] == 600 and parsed["verification"] == "exact"
+    assert parsed["requirements"]["max_runtime_s"] == 600
+    assert parsed["verification"] == {
+        "mode": "tolerant",
+        "tolerance": 24,
+        "device_class": None,
+        "escalate": False,
+    }
     explicit = JobSpec.from_json(raw)
     assert explicit == spec and explicit.canonical_json() == raw
 
@@ -128,3 +136,80 @@ def test_train_workload_is_frozen() -> None:
     assert isinstance(spec.workload, TrainWorkload)
     with pytest.raises(Exception, match="frozen"):
         spec.workload.epochs = 5  # type: ignore[misc]
+
+
+def _verification(doc: dict[str, object]) -> dict[str, object]:
+    return dict(json.loads(JobSpec.from_json(json.dumps(doc)).canonical_json())["verification"])
+
+
+def test_verification_defaults_follow_the_workload_and_replicas() -> None:
+    bench = {"workload": {"kind": "benchmark"}}
+    # Floats of inference and training differ across hardware in their low bits; a benchmark checksum not.
+    assert _verification(_train(replicas=3)) == {
+        "mode": "tolerant",
+        "tolerance": DEFAULT_TOLERANCE,
+        "device_class": None,
+        "escalate": True,
+    }
+    assert _verification({**bench, "replicas": 3}) == {
+        "mode": "exact",
+        "tolerance": None,
+        "device_class": None,
+        "escalate": True,
+    }
+    # Nothing to re-run with one replica; 3k + 1 slots do not fit above five: off unless asked for.
+    assert _verification({**bench, "replicas": 1, "verification": {"escalate": True}})["escalate"] is False
+    assert _verification({**bench, "replicas": 7})["escalate"] is False
+    assert _verification({**bench, "replicas": 5, "verification": {"escalate": False}})["escalate"] is False
+    # The bare mode is shorthand for the section; a section without a mode takes the workload's.
+    assert _verification(_train(verification="exact"))["mode"] == "exact"
+    assert _verification(_train(verification={"tolerance": 9})) == {
+        "mode": "tolerant",
+        "tolerance": 9,
+        "device_class": None,
+        "escalate": False,
+    }
+
+
+def test_a_spelled_out_verification_has_the_same_canonical_bytes() -> None:
+    implicit = JobSpec.from_json(json.dumps(_train(replicas=3)))
+    explicit = JobSpec.from_json(
+        json.dumps(_train(replicas=3, verification={"mode": "tolerant", "tolerance": 24, "escalate": True}))
+    )
+    assert implicit.canonical_json() == explicit.canonical_json()
+    spec = JobSpec(
+        workload=BenchmarkWorkload(),
+        replicas=3,
+        verification=Verification(mode="exact", device_class="0x" + "AB" * 32),
+    )
+    assert spec.verification.escalate is True
+    assert spec.verification.device_class == "0x" + "ab" * 32  # one spelling, one CID
+    assert spec.verification.device_class_bytes == b"\xab" * 32
+    assert JobSpec.from_json(spec.canonical_json()) == spec
+
+
+@pytest.mark.parametrize(
+    ("section", "replicas", "message"),
+    [
+        ({"mode": "exact", "tolerance": 3}, 3, "tolerance is for tolerant verification"),
+        ({"mode": "tolerant", "device_class": "0x" + "11" * 32}, 3, "device_class is for exact verification"),
+        (
+            {"mode": "tolerant", "tolerance": 0},
+            3,
+            r"verification.tolerance: Input should be greater than or equal to 1",
+        ),
+        (
+            {"mode": "tolerant", "tolerance": 65},
+            3,
+            r"verification.tolerance: Input should be less than or equal to 64",
+        ),
+        ({"mode": "exact", "device_class": "0x1234"}, 3, r"verification.device_class: String should match"),
+        ({"mode": "exact", "device_class": "0x" + "00" * 32}, 3, "names no class"),
+        ({"mode": "majority"}, 3, r"verification.mode: Input should be 'exact' or 'tolerant'"),
+        ({"escalate": True}, 6, "needs 3 to 5 replicas, not 6"),
+        ({"surprise": 1}, 3, r"verification.surprise: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_verification_is_explained(section: dict[str, object], replicas: int, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        JobSpec.from_json(json.dumps(_train(replicas=replicas, verification=section)))

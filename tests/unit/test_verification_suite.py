@@ -70,3 +70,18 @@ def test_unknown_device_is_refused() -> None:
 def test_batch_order_reverses_rows() -> None:
     assert emulation.row_order(4, Emulation.BATCH_ORDER) == [3, 2, 1, 0]
     assert emulation.row_order(4, Emulation.TF32) == [0, 1, 2, 3]
+
+
+def test_host_class_is_the_cpu_class_as_a_job_process_computes_it() -> None:
+    from neurolink.verification.suite import host_class, job_settings
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU machine's class is its GPUs'")
+    threads, tf32 = torch.get_num_threads(), torch.backends.cudnn.allow_tf32
+    assert host_class(Emulation.NONE, 1) == device_class("cpu", Emulation.NONE)
+    assert (
+        host_class(Emulation.TF32, 1) == device_class("cpu", Emulation.TF32) != host_class(Emulation.NONE, 1)
+    )
+    with job_settings(1):
+        assert torch.get_num_threads() == 1 and not torch.backends.cudnn.allow_tf32
+    assert torch.get_num_threads() == threads and torch.backends.cudnn.allow_tf32 == tf32
