@@ -26,11 +26,20 @@ def new_salt() -> bytes:
 
 
 def commitment(
-    job_id: int, provider: str, digest: bytes | str, salt: bytes | str, *, chain_id: int, market: str
+    job_id: int,
+    provider: str,
+    digest: bytes | str,
+    salt: bytes | str,
+    *,
+    chain_id: int,
+    market: str,
+    fingerprint: bytes | str = bytes(DIGEST_BYTES),
 ) -> bytes:
-    """JobMarket.commitmentOf: keccak256(abi.encode(chainid, market, jobId, provider, digest, salt)).
+    """JobMarket.commitmentOf: keccak256(abi.encode(chainid, market, jobId, provider, digest, fingerprint,
+    salt)).
 
-    Binding the chain and the market makes a commitment (and its reveal) worthless anywhere else.
+    Binding the chain and the market makes a commitment (and its reveal) worthless anywhere else;
+    binding the fingerprint (zero for exact jobs) stops a provider choosing it after others revealed.
     """
     from eth_abi.abi import encode
     from eth_utils.address import to_checksum_address
@@ -38,13 +47,14 @@ def commitment(
 
     return keccak(
         encode(
-            ["uint256", "address", "uint256", "address", "bytes32", "bytes32"],
+            ["uint256", "address", "uint256", "address", "bytes32", "bytes32", "bytes32"],
             [
                 chain_id,
                 to_checksum_address(market),
                 job_id,
                 to_checksum_address(provider),
                 _bytes32(digest, "digest"),
+                _bytes32(fingerprint, "fingerprint"),
                 _bytes32(salt, "salt"),
             ],
         )

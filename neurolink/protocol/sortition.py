@@ -96,7 +96,12 @@ def drawn_free_slots(market: "Contract", staking: "Contract", job_id: int, provi
     draw = read_draw(market, staking, job_id, provider)
     if draw is None:
         return []
-    return [s.index for s in read_slots(market, job_id) if s.free and draw.eligible(s.index, provider)]
+    current = read_job(market, job_id).round_slots
+    return [
+        s.index
+        for s in read_slots(market, job_id)
+        if s.free and s.index in current and draw.eligible(s.index, provider)
+    ]
 
 
 def claim_drawn_slot(sender: "TxSender", market: "Contract", staking: "Contract", job_id: int) -> int:

@@ -21,6 +21,13 @@ class JobStatus(IntEnum):
     EXPIRED = 5
 
 
+class Verification(IntEnum):
+    """IJobMarket.Verification: how reveals are compared."""
+
+    EXACT = 0
+    TOLERANT = 1
+
+
 class JobPhase(IntEnum):
     """IJobMarket.Phase: the stored status combined with the clock and the counters."""
 
@@ -57,6 +64,19 @@ class JobView:
     filled: bool = False
     created_block: int = 0
     fee_recipient: str = ""
+    verification: Verification = Verification.EXACT
+    tolerance: int = 0
+    device_class: bytes = bytes(32)
+    reserve: int = 0
+    escalated: bool = False
+    # The current round's slots: [0, k) at first, [k, 3k + 1) once escalated.
+    first_slot: int = 0
+    slots: int = 0
+
+    @property
+    def round_slots(self) -> range:
+        """Slot indices of the current round."""
+        return range(self.first_slot, self.first_slot + self.slots)
 
 
 @dataclass(frozen=True)
@@ -69,6 +89,7 @@ class SlotView:
     revealed: bool
     commitment: bytes
     digest: bytes
+    fingerprint: bytes = bytes(32)
 
     @property
     def free(self) -> bool:
@@ -78,7 +99,7 @@ class SlotView:
 def read_slots(market: "Contract", job_id: int) -> list[SlotView]:
     """The job's k slots in slot order, free ones included."""
     return [
-        SlotView(i, str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]))
+        SlotView(i, str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]), bytes(s[5]))
         for i, s in enumerate(market.functions.getSlots(job_id).call())
     ]
 
@@ -105,6 +126,13 @@ def read_job(market: "Contract", job_id: int) -> JobView:
         filled=bool(raw[15]),
         created_block=int(raw[16]),
         fee_recipient=str(raw[17]),
+        verification=Verification(raw[18]),
+        tolerance=int(raw[19]),
+        device_class=bytes(raw[20]),
+        reserve=int(raw[21]),
+        escalated=bool(raw[22]),
+        first_slot=int(raw[23]),
+        slots=int(raw[24]),
     )
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.sortition import drawn_free_slots
-from neurolink.protocol.views import JobPhase, read_job, read_phase
+from neurolink.protocol.views import JobPhase, Verification, read_job, read_phase
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -39,6 +39,17 @@ class ChainJob:
     spec_digest: bytes
     # Every slot was claimed once: a slot given back afterwards is drawn again until the commit deadline.
     filled: bool = False
+    verification: Verification = Verification.EXACT
+    tolerance: int = 0
+    # Exact jobs: the class every slot must have (zero until the first claim fixes it).
+    device_class: bytes = bytes(32)
+    escalated: bool = False
+    first_slot: int = 0
+    slots: int = 0
+
+    @property
+    def tolerant(self) -> bool:
+        return self.verification is Verification.TOLERANT
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,8 @@ class SlotState:
     revealed: bool
     commitment: bytes
     digest: bytes
+    fingerprint: bytes
+    index: int
 
 
 class Market:
@@ -55,6 +68,7 @@ class Market:
 
     def __init__(self, contracts: Contracts) -> None:
         self.contracts = contracts
+        self._seeds: dict[int, bytes] = {}
 
     @property
     def w3(self) -> "Web3":
@@ -94,16 +108,54 @@ class Market:
             fee_bps=view.fee_bps,
             spec_digest=view.spec_digest,
             filled=view.filled,
+            verification=view.verification,
+            tolerance=view.tolerance,
+            device_class=view.device_class,
+            escalated=view.escalated,
+            first_slot=view.first_slot,
+            slots=view.slots,
         )
 
     def phase(self, job_id: int) -> JobPhase:
         return read_phase(self.job_market, job_id)
 
     def slot_of(self, job_id: int, provider: str) -> SlotState | None:
-        for s in self.job_market.functions.getSlots(job_id).call():
+        for index, s in enumerate(self.job_market.functions.getSlots(job_id).call()):
             if str(s[0]).lower() == provider.lower():
-                return SlotState(str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]))
+                return SlotState(str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]), bytes(s[5]), index)
         return None
+
+    def slots(self, job_id: int) -> list[SlotState]:
+        """Every slot of the job (both rounds once escalated), free ones included."""
+        return [
+            SlotState(str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]), bytes(s[5]), index)
+            for index, s in enumerate(self.job_market.functions.getSlots(job_id).call())
+        ]
+
+    def fingerprint_seed(self, job_id: int) -> bytes:
+        """The seed of the job's result fingerprints: the hash of the block that created it (nobody knew
+        it when the job was created, so no requester can craft inputs against the projection)."""
+        from eth_utils.abi import event_abi_to_log_topic
+
+        if job_id in self._seeds:
+            return self._seeds[job_id]
+        abi = next(e for e in self.job_market.abi if e.get("type") == "event" and e["name"] == "JobCreated")
+        topic = "0x" + event_abi_to_log_topic(abi).hex()  # type: ignore[arg-type]
+        logs = self.w3.eth.get_logs(
+            {
+                "address": self.job_market.address,
+                "fromBlock": 0,
+                "toBlock": "latest",
+                "topics": [topic, "0x" + job_id.to_bytes(32, "big").hex()],
+            }
+        )
+        if not logs:
+            raise LookupError(f"job {job_id} has no JobCreated event")
+        seed = self._seeds[job_id] = bytes(logs[0]["blockHash"])
+        return seed
+
+    def device_class_of(self, account: str) -> bytes:
+        return bytes(self.staking.functions.deviceClassOf(account).call())
 
     def drawn_slots(self, job_id: int, provider: str) -> list[int]:
         """Free slots `provider` is drawn for now, computed off-chain (see neurolink.protocol.sortition)."""

@@ -20,6 +20,7 @@ contract ProtocolHandler is Test {
     address[] public actors; // first two request, the rest provide; everyone may stake
     uint256[] public jobIds;
     mapping(uint256 jobId => mapping(address provider => bytes32 digest)) internal committedDigest;
+    mapping(uint256 jobId => mapping(address provider => bytes32 fingerprint)) internal committedFingerprint;
     mapping(address account => uint256) public ghostCredited;
     mapping(address account => uint256) public ghostWithdrawn;
     mapping(uint256 jobId => uint256) public ghostPayments;
@@ -33,7 +34,8 @@ contract ProtocolHandler is Test {
     /// @dev Registers the providers and stakes for them once the handler holds tokens; later calls are no-ops.
     function init() external {
         if (actors.length != 0) return;
-        for (uint256 i; i < 8; ++i) {
+        // Two requesters and twelve providers: enough for a k = 3 job's round 1 and its 7-slot re-run.
+        for (uint256 i; i < 14; ++i) {
             address a = address(uint160(0xA000 + i));
             actors.push(a);
             vm.startPrank(a);
@@ -124,12 +126,18 @@ contract ProtocolHandler is Test {
         return _provider(seed);
     }
 
-    function createJob(uint256 actorSeed, uint8 k, uint96 payment, uint96 collateral, uint8 gpus) external tracked {
+    /// @dev `mode` % 4: exact, tolerant, exact with a reserve, tolerant with a reserve (re-runs on dissent).
+    function createJob(uint256 actorSeed, uint8 k, uint96 payment, uint96 collateral, uint8 gpus, uint8 mode)
+        external
+        tracked
+    {
         address requester = actors[actorSeed % 2];
         k = uint8(bound(k, 1, 4)); // k = 2 is rejected: the handler keeps going
+        bool tolerant = mode % 2 == 1;
+        uint256 amount = bound(payment, 1, 1_000 ether);
         IJobMarket.JobParams memory p = IJobMarket.JobParams({
             specDigest: keccak256(abi.encode(jobIds.length)),
-            payment: bound(payment, 1, 1_000 ether),
+            payment: amount,
             replicas: k,
             quorum: 0,
             collateral: bound(collateral, 0.5 ether, 50 ether), // below 1 token is rejected
@@ -139,16 +147,16 @@ contract ProtocolHandler is Test {
             claimWindow: 10 minutes,
             commitWindow: 10 minutes,
             revealWindow: 10 minutes,
-            verification: IJobMarket.Verification.Exact,
-            tolerance: 0,
+            verification: tolerant ? IJobMarket.Verification.Tolerant : IJobMarket.Verification.Exact,
+            tolerance: tolerant ? 8 : 0,
             deviceClass: bytes32(0),
-            reserve: 0
+            reserve: mode % 4 >= 2 ? amount * (2 * uint256(k) + 1) / k : 0 // k < 3 is rejected
         });
-        token.transfer(requester, p.payment);
+        token.transfer(requester, p.payment + p.reserve);
         vm.prank(requester);
         try market.createJob(p) returns (uint256 jobId) {
             jobIds.push(jobId);
-            ghostPayments[jobId] = p.payment;
+            ghostPayments[jobId] = p.payment + p.reserve;
         } catch {}
     }
 
@@ -185,9 +193,9 @@ contract ProtocolHandler is Test {
     function claim(uint256 jobSeed, uint256 actorSeed, uint8 slotSeed) external tracked {
         uint256 jobId = _jobId(jobSeed);
         vm.roll(block.number + 1);
-        uint256 k = market.getJob(jobId).replicas;
+        IJobMarket.Job memory job = market.getJob(jobId);
         vm.prank(actorSeed % 16 == 0 ? _provider(actorSeed) : _newProvider(jobId, actorSeed));
-        try market.claim(jobId, k == 0 ? 0 : slotSeed % k) {} catch {}
+        try market.claim(jobId, job.slots == 0 ? 0 : job.firstSlot + slotSeed % job.slots) {} catch {}
     }
 
     function abandon(uint256 jobSeed, uint256 actorSeed) external tracked {
@@ -197,24 +205,60 @@ contract ProtocolHandler is Test {
     }
 
     function commit(uint256 jobSeed, uint256 actorSeed, uint8 wrongSeed) external tracked {
-        bool wrong = wrongSeed % 4 == 0;
         uint256 jobId = _jobId(jobSeed);
-        address p = _slotProvider(jobId, actorSeed, true);
-        bytes32 digest = wrong ? bytes32(uint256(2)) : bytes32(uint256(1));
-        bytes32 c = keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, bytes32(0), bytes32(0)));
+        _commitAs(jobId, _slotProvider(jobId, actorSeed, true), wrongSeed);
+    }
+
+    function _commitAs(uint256 jobId, address p, uint256 wrongSeed) internal {
+        bool wrong = wrongSeed % 4 == 0;
+        bytes32 digest = wrong ? bytes32(uint256(2)) : bytes32(uint256(1 + wrongSeed % 3 * 16));
+        // Honest fingerprints differ in up to 3 low bits (within tolerance 8); a wrong one in all bits.
+        bytes32 fingerprint = wrong ? bytes32(type(uint256).max) : bytes32(uint256(wrongSeed % 8));
+        bytes32 c = keccak256(abi.encode(block.chainid, address(market), jobId, p, digest, fingerprint, bytes32(0)));
         vm.prank(p);
         try market.commit(jobId, c) {
             committedDigest[jobId][p] = digest;
+            committedFingerprint[jobId][p] = fingerprint;
         } catch {}
     }
 
     function reveal(uint256 jobId_, uint256 actorSeed) external tracked {
         uint256 jobId = _jobId(jobId_);
-        address p = _slotProvider(jobId, actorSeed, false);
+        _revealAs(jobId, _slotProvider(jobId, actorSeed, false));
+    }
+
+    function _revealAs(uint256 jobId, address p) internal {
         bytes32 digest = committedDigest[jobId][p];
         if (digest == bytes32(0)) digest = bytes32(uint256(1)); // single replica: no commit
         vm.prank(p);
-        try market.reveal(jobId, digest, bytes32(0), bytes32(0)) {} catch {}
+        try market.reveal(jobId, digest, committedFingerprint[jobId][p], bytes32(0)) {} catch {}
+    }
+
+    /// @dev Plays a job's current round to its end, so rounds (and re-runs) complete often: at the claim
+    ///      deadline (everyone is drawn by then) providers take every free slot, then all commit (one in
+    ///      four wrong) and all reveal.
+    function playRound(uint256 jobSeed, uint256 seed) external tracked {
+        uint256 jobId = _jobId(jobSeed);
+        IJobMarket.Job memory job = market.getJob(jobId);
+        if (job.status != IJobMarket.Status.Open || job.filled || block.timestamp > job.claimDeadline) return;
+        vm.warp(job.claimDeadline);
+        vm.roll(block.number + 1);
+        uint256 end = uint256(job.firstSlot) + job.slots;
+        for (uint256 slot = job.firstSlot; slot < end; ++slot) {
+            for (uint256 t; t < actors.length - 2; ++t) {
+                vm.prank(_provider(seed % 1e9 + t));
+                try market.claim(jobId, slot) {
+                    break;
+                } catch {}
+            }
+        }
+        IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+        for (uint256 slot = job.firstSlot; slot < end; ++slot) {
+            if (slots[slot].provider != address(0)) _commitAs(jobId, slots[slot].provider, seed >> (4 * slot));
+        }
+        for (uint256 slot = job.firstSlot; slot < end; ++slot) {
+            if (slots[slot].provider != address(0)) _revealAs(jobId, slots[slot].provider);
+        }
     }
 
     function settle(uint256 jobSeed, uint256 actorSeed) external tracked {
@@ -266,8 +310,8 @@ contract JobMarketInvariantTest is Test {
         market = new JobMarket(token, staking, owner, treasury);
         vm.startPrank(owner);
         staking.setJobMarket(address(market));
-        // Six providers of 1/6 each: a width of 2 makes about a third of the draws succeed at first.
-        market.setSortitionWidth(2);
+        // Twelve providers of 1/12 each: a width of 4 makes about a third of the draws succeed at first.
+        market.setSortitionWidth(4);
         vm.stopPrank();
         vm.roll(1_000);
         handler = new ProtocolHandler(token, staking, market, owner, treasury);
@@ -282,7 +326,7 @@ contract JobMarketInvariantTest is Test {
         uint256 escrow;
         for (uint256 i; i < handler.jobCount(); ++i) {
             IJobMarket.Job memory job = market.getJob(handler.jobIds(i));
-            if (job.status == IJobMarket.Status.Open) escrow += job.payment;
+            if (job.status == IJobMarket.Status.Open) escrow += job.payment + job.reserve;
         }
         uint256 owed = market.claimable(treasury);
         uint256 stakes;
@@ -350,6 +394,23 @@ contract JobMarketInvariantTest is Test {
             credited += handler.ghostCredited(handler.actors(i));
         }
         assertEq(credited, paid, "credits == payments of closed jobs");
+    }
+
+    /// @dev A re-run is drawn afresh: nobody holds a slot in both rounds, and its slots follow round 1's.
+    function invariant_rerunSlotsAreFresh() public view {
+        for (uint256 j; j < handler.jobCount(); ++j) {
+            uint256 jobId = handler.jobIds(j);
+            IJobMarket.Job memory job = market.getJob(jobId);
+            if (!job.escalated) continue;
+            assertEq(job.firstSlot, job.replicas, "re-run after round 1");
+            assertEq(job.slots, 2 * uint256(job.replicas) + 1, "2k + 1 slots");
+            IJobMarket.SlotView[] memory slots = market.getSlots(jobId);
+            for (uint256 a; a < job.replicas; ++a) {
+                for (uint256 b = job.replicas; b < slots.length; ++b) {
+                    assertTrue(slots[a].provider == address(0) || slots[a].provider != slots[b].provider, "fresh");
+                }
+            }
+        }
     }
 
     /// @dev Sortition's denominator is the stake of registered providers, burns included.
