@@ -177,6 +177,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable {
         JobRecord storage job = _openJob(jobId);
         if (job.requester != msg.sender) revert JobMarketNotRequester(jobId, msg.sender);
         if (job.claimed != 0) revert JobMarketAlreadyClaimed(jobId, job.claimed);
+        // A re-run starts its count afresh, but round 1's slots hold collateral until it decides.
+        if (job.flags & ESCALATED != 0) revert JobMarketAlreadyClaimed(jobId, job.replicas);
         job.status = Status.Cancelled;
         _credit(msg.sender, uint256(job.payment) + job.reserve);
         emit JobCancelled(jobId);

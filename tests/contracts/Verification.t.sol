@@ -401,6 +401,14 @@ contract VerificationTest is ProtocolBase {
         _assertConserved(jobId, providers);
     }
 
+    function test_cancel_revertsDuringRerun() public {
+        uint256 jobId = _escalatedJob(_pairs(RIGHT, RIGHT, WRONG), _pairs(HONEST_FP, HONEST_FP, ~HONEST_FP));
+        // The re-run has no claims yet, but round 1's collateral is locked: found by the invariant handler.
+        vm.expectRevert(abi.encodeWithSelector(IJobMarket.JobMarketAlreadyClaimed.selector, jobId, 3));
+        vm.prank(requester);
+        market.cancel(jobId);
+    }
+
     function test_settle_unfilledRerunFallsBackToTheVoteAndRefundsTheReserve() public {
         uint256 jobId = _escalatedJob(_pairs(RIGHT, RIGHT, WRONG), _pairs(HONEST_FP, HONEST_FP, ~HONEST_FP));
         vm.roll(block.number + 1);
