@@ -85,7 +85,7 @@ class Actor:
 
         self.network = network
         self.sender: TxSender = TxSender(network.w3, dev_account(index))
-        self._opened: dict[int, tuple[bytes, bytes]] = {}
+        self._opened: dict[int, tuple[bytes, bytes, bytes]] = {}
 
     @property
     def address(self) -> str:
@@ -108,20 +108,27 @@ class Actor:
             raise
         return True
 
-    def commit(self, job_id: int, digest: bytes) -> None:
+    def commit(self, job_id: int, digest: bytes, fingerprint: bytes = bytes(32)) -> None:
+        """Commit to `digest` (and, for a tolerant job, `fingerprint`; exact jobs reveal zero)."""
         from neurolink.protocol.commitment import commitment, new_salt
 
         salt = new_salt()
         market = self.network.market
         value = commitment(
-            job_id, self.address, digest, salt, chain_id=self.network.w3.eth.chain_id, market=market.address
+            job_id,
+            self.address,
+            digest,
+            salt,
+            chain_id=self.network.w3.eth.chain_id,
+            market=market.address,
+            fingerprint=fingerprint,
         )
         self.sender.transact(market.functions.commit(job_id, value))
-        self._opened[job_id] = (digest, salt)
+        self._opened[job_id] = (digest, fingerprint, salt)
 
     def reveal(self, job_id: int) -> None:
-        digest, salt = self._opened[job_id]
-        self.sender.transact(self.network.market.functions.reveal(job_id, digest, salt))
+        digest, fingerprint, salt = self._opened[job_id]
+        self.sender.transact(self.network.market.functions.reveal(job_id, digest, fingerprint, salt))
 
 
 @dataclass

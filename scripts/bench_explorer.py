@@ -121,7 +121,7 @@ def bulk_jobs(network: Network, jobs: int, requester: str, provider: str) -> Non
             tx(
                 provider,
                 market.address,
-                _data(market.functions.reveal(j, secrets.token_bytes(32), ZERO)),
+                _data(market.functions.reveal(j, secrets.token_bytes(32), ZERO, ZERO)),
                 600_000,
             )
             for j in ids
@@ -287,7 +287,7 @@ def lag_run(network: Network, jobs: int, requester: str, provider: str) -> dict[
             (event,) = market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
             job_id = event["args"]["jobId"]
             timed(prov.transact(market.functions.claim(job_id, 0)))
-            timed(prov.transact(market.functions.reveal(job_id, secrets.token_bytes(32), ZERO)))
+            timed(prov.transact(market.functions.reveal(job_id, secrets.token_bytes(32), ZERO, ZERO)))
     finally:
         stop.set()
         worker.join(timeout=5)

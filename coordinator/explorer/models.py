@@ -108,6 +108,27 @@ class Job(Base):
     fail_reason: Mapped[str | None] = mapped_column(String(16))
     paid_per_revealer: Mapped[str | None] = mapped_column(Amount)
     refund: Mapped[str | None] = mapped_column(Amount)
+    # How reveals are compared (docs/VERIFICATION.md): "exact" digests or "tolerant" fingerprints within
+    # `tolerance` bits; an exact job's class (named at creation, or fixed by its first claim).
+    verification: Mapped[str] = mapped_column(String(16), default="exact")
+    tolerance: Mapped[int] = mapped_column(Integer, default=0)
+    device_class: Mapped[str | None] = mapped_column(Hash)
+    # Escrowed on top of the payment to pay a re-run of 2k + 1 fresh slots when round 1 disagrees.
+    reserve: Mapped[str] = mapped_column(Amount, default="0")
+    # Round 1 disagreed: the re-run's slots are [replicas, replicas + rerun_slots), and the job's
+    # claimed/committed/revealed count the re-run (as getJob does); round 1's deadlines are kept above.
+    escalated: Mapped[bool] = mapped_column(default=False)
+    escalated_at: Mapped[int | None] = mapped_column(BigInteger)
+    rerun_slots: Mapped[int | None] = mapped_column(Integer)
+    rerun_claim_deadline: Mapped[int | None] = mapped_column(BigInteger)
+    rerun_commit_deadline: Mapped[int | None] = mapped_column(BigInteger)
+    rerun_reveal_deadline: Mapped[int | None] = mapped_column(BigInteger)
+    # The re-run never filled: its claims were released and round 1 decided by its vote.
+    rerun_unfilled: Mapped[bool] = mapped_column(default=False)
+    # RerunPaid: re-run winners, what each got from the reserve, and the reserve refunded.
+    rerun_winners: Mapped[int | None] = mapped_column(Integer)
+    rerun_reward: Mapped[str | None] = mapped_column(Amount)
+    rerun_refund: Mapped[str | None] = mapped_column(Amount)
 
 
 class Slot(Base):
@@ -129,6 +150,8 @@ class Slot(Base):
     commitment: Mapped[str | None] = mapped_column(Hash)
     committed_at: Mapped[int | None] = mapped_column(BigInteger)
     digest: Mapped[str | None] = mapped_column(Hash)
+    # What ResultRevealed carried besides the digest (compared only in tolerant jobs).
+    fingerprint: Mapped[str | None] = mapped_column(Hash)
     revealed_at: Mapped[int | None] = mapped_column(BigInteger)
     # pending, paid, slashed, abandoned, released (unlocked with neither pay nor slash)
     outcome: Mapped[str] = mapped_column(String(16), default="pending")

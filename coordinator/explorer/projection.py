@@ -18,6 +18,8 @@ from coordinator.explorer.models import Account, Credit, Event, Job, Meta, Slot
 
 BPS = 10_000
 FAIL_REASONS = ("UnderClaimed", "NoQuorum")
+VERIFICATIONS = ("exact", "tolerant")
+ZERO_HASH = "0x" + "00" * 32
 TERMINAL_STATES = frozenset({"settled", "failed", "cancelled", "expired"})
 JOB_STATES = ("claiming", "committing", "revealing", "settled", "failed", "cancelled", "expired")
 
@@ -91,13 +93,19 @@ def _slots(ctx: Ctx) -> list[Slot]:
     )
 
 
+def _round_size(job: Job) -> int:
+    """Slots of the current round: k, or 2k + 1 once escalated."""
+    return job.rerun_slots if job.escalated and job.rerun_slots else job.replicas
+
+
 def _state(job: Job) -> str:
     """The job's phase as its events tell it (the contract's phaseOf also reads the clock)."""
     if job.state in TERMINAL_STATES:
         return job.state
-    if job.revealed > 0 or (job.claimed == job.replicas and job.committed >= job.replicas > 1):
+    size = _round_size(job)
+    if job.revealed > 0 or (job.claimed == size and job.committed >= size and job.replicas > 1):
         return "revealing"
-    return "committing" if job.claimed == job.replicas else "claiming"
+    return "committing" if job.claimed == size else "claiming"
 
 
 def _credit(ctx: Ctx, account: str | None, kind: str, amount: int) -> None:
@@ -187,8 +195,72 @@ def result_revealed(ctx: Ctx) -> None:
     slot = _slot(ctx, ctx.args["provider"])
     if slot is not None:
         slot.digest, slot.revealed_at = ctx.args["digest"], ctx.at
+        slot.fingerprint = ctx.args["fingerprint"]
     job.revealed += 1
     job.state = _state(job)
+
+
+def job_verification_set(ctx: Ctx) -> None:
+    a, job = ctx.args, _job(ctx)
+    job.verification, job.tolerance = VERIFICATIONS[a["verification"]], a["tolerance"]
+    job.device_class = None if a["deviceClass"] == ZERO_HASH else a["deviceClass"]
+    job.reserve = str(a["reserve"])
+
+
+def job_class_fixed(ctx: Ctx) -> None:
+    _job(ctx).device_class = ctx.args["deviceClass"]
+
+
+def job_escalated(ctx: Ctx) -> None:
+    """Round 1 disagreed: the counters start afresh for the re-run's slots, as getJob's do."""
+    a, job = ctx.args, _job(ctx)
+    job.escalated, job.escalated_at, job.rerun_slots = True, ctx.at, a["slots"]
+    job.rerun_claim_deadline, job.rerun_commit_deadline = a["claimDeadline"], a["commitDeadline"]
+    job.rerun_reveal_deadline = a["revealDeadline"]
+    job.claimed = job.committed = job.revealed = 0
+    job.state = "claiming"
+
+
+def rerun_unfilled(ctx: Ctx) -> None:
+    """The re-run's claims are released unslashed; round 1 is decided next (JobSettled or JobFailed)."""
+    job = _job(ctx)
+    job.rerun_unfilled = True
+    for slot in _slots(ctx):
+        if slot.slot >= job.replicas:
+            slot.outcome = "released"
+
+
+def rerun_paid(ctx: Ctx) -> None:
+    a, job = ctx.args, _job(ctx)
+    job.rerun_winners, job.rerun_reward, job.rerun_refund = (
+        a["winners"],
+        str(a["rewardPerWinner"]),
+        str(a["refund"]),
+    )
+
+
+def _ballot(ctx: Ctx) -> list[Slot]:
+    """The claimed slots the deciding round counts (a re-run that never filled counts for nothing)."""
+    return [s for s in _slots(ctx) if s.outcome != "released"]
+
+
+def _matches(job: Job, a: Slot, b: Slot) -> bool:
+    if job.verification != "tolerant":
+        return a.digest == b.digest
+    distance = int(a.fingerprint or ZERO_HASH, 16) ^ int(b.fingerprint or ZERO_HASH, 16)
+    return distance.bit_count() <= job.tolerance
+
+
+def _centre(job: Job, ballot: list[Slot]) -> Slot | None:
+    """JobMarket._group: the deciding round's reveal matching most of its reveals (lowest slot on ties)."""
+    first = job.replicas if job.escalated and not job.rerun_unfilled else 0
+    revealed = [s for s in ballot if s.digest is not None and s.slot >= first]
+    centre, members = None, 0
+    for candidate in revealed:
+        count = sum(_matches(job, candidate, other) for other in revealed)
+        if count > members:
+            centre, members = candidate, count
+    return centre
 
 
 def _fee(job: Job, facts: Facts) -> tuple[int, int]:
@@ -197,21 +269,36 @@ def _fee(job: Job, facts: Facts) -> tuple[int, int]:
 
 
 def job_settled(ctx: Ctx) -> None:
+    """Every slot of the deciding ballot matching its centre won: round-1 winners share the payment less
+    the fee (`rewardPerWinner`), re-run winners get RerunPaid's share; the rest are slashed."""
     a, job = ctx.args, _job(ctx)
     reward, tip = int(a["rewardPerWinner"]), int(a["tip"])
     job.state, job.concluded_at = "settled", ctx.at
     job.winning_digest, job.winners, job.reward_per_winner = a["winningDigest"], a["winners"], str(reward)
     job.burned, job.settler, job.tip = str(a["burned"]), a["settler"], str(tip)
-    for slot in _slots(ctx):
-        if slot.digest == a["winningDigest"]:
-            slot.outcome, slot.reward = "paid", str(reward)
-            _credit(ctx, slot.provider, "reward", reward)
+    ballot = _ballot(ctx)
+    centre = _centre(job, ballot)
+    rerun_share = int(job.rerun_reward or 0)
+    round_one_winners = 0
+    for slot in ballot:
+        if slot.digest is not None and centre is not None and _matches(job, slot, centre):
+            round_one = slot.slot < job.replicas
+            paid = reward if round_one else rerun_share
+            round_one_winners += round_one
+            slot.outcome, slot.reward = "paid", str(paid)
+            _credit(ctx, slot.provider, "reward", paid)
         else:
             slot.outcome = "slashed"
     fee, _ = _fee(job, ctx.facts)
     pool = int(job.payment) - fee
     _credit(ctx, a["settler"], "tip", tip)
-    _credit(ctx, job.fee_recipient, "fee", fee - tip + pool - reward * int(a["winners"]))
+    # Rounding dust goes with the fee; a pool no round-1 slot won goes back with the unspent reserve.
+    dust = pool - reward * round_one_winners if round_one_winners else 0
+    _credit(ctx, job.fee_recipient, "fee", fee - tip + dust)
+    unspent = int(job.rerun_refund) if job.rerun_refund is not None else int(job.reserve)
+    refund = unspent + (0 if round_one_winners else pool)
+    job.refund = str(refund) if refund else None
+    _credit(ctx, job.requester, "refund", refund)
 
 
 def job_failed(ctx: Ctx) -> None:
@@ -220,11 +307,14 @@ def job_failed(ctx: Ctx) -> None:
     job.state, job.concluded_at = "failed", ctx.at
     job.fail_reason = FAIL_REASONS[a["reason"]]
     job.burned, job.paid_per_revealer, job.refund = str(a["burned"]), str(share), str(refund)
+    rerun_share = int(job.rerun_reward or 0)
     revealers = 0
-    for slot in _slots(ctx):
-        if slot.digest is not None and share:
-            slot.outcome, slot.reward = "paid", str(share)
-            _credit(ctx, slot.provider, "reward", share)
+    for slot in _ballot(ctx):
+        paid = share if slot.slot < job.replicas else rerun_share
+        if slot.digest is not None and job.fail_reason == "NoQuorum":
+            # A revealer is paid its share (of the payment in round 1, of the reserve in the re-run).
+            slot.outcome, slot.reward = ("paid", str(paid)) if paid else ("released", "0")
+            _credit(ctx, slot.provider, "reward", paid)
             revealers += 1
         else:
             slot.outcome = "slashed" if job.fail_reason == "NoQuorum" else "released"
@@ -241,8 +331,9 @@ def _refunded(state: str) -> Handler:
     def handle(ctx: Ctx) -> None:
         job = _job(ctx)
         job.state, job.concluded_at = state, ctx.at
-        job.refund = job.payment
-        _credit(ctx, job.requester, "refund", int(job.payment))
+        refund = int(job.payment) + int(job.reserve)
+        job.refund = str(refund)
+        _credit(ctx, job.requester, "refund", refund)
 
     return handle
 
@@ -300,6 +391,11 @@ def _moves(**deltas: int) -> Handler:
 
 EVENTS: dict[str, EventSpec] = {
     "JobCreated": EventSpec("JobMarket", "requester", on_job=job_created),
+    "JobVerificationSet": EventSpec("JobMarket", on_job=job_verification_set),
+    "JobClassFixed": EventSpec("JobMarket", on_job=job_class_fixed),
+    "JobEscalated": EventSpec("JobMarket", on_job=job_escalated),
+    "RerunUnfilled": EventSpec("JobMarket", on_job=rerun_unfilled),
+    "RerunPaid": EventSpec("JobMarket", on_job=rerun_paid),
     "JobClaimed": EventSpec("JobMarket", "provider", on_job=job_claimed),
     "JobAbandoned": EventSpec("JobMarket", "provider", on_job=job_abandoned),
     "ResultCommitted": EventSpec("JobMarket", "provider", on_job=result_committed),

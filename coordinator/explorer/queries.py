@@ -99,6 +99,24 @@ def _credit(c: Credit) -> schemas.CreditOut:
     )
 
 
+def _escalation(job: Job) -> schemas.Escalation | None:
+    if not job.escalated:
+        return None
+    outcome = "unfilled" if job.rerun_unfilled else "paid" if job.rerun_winners is not None else "running"
+    return schemas.Escalation(
+        escalated_at=job.escalated_at or 0,
+        first_slot=job.replicas,
+        slots=job.rerun_slots or 0,
+        claim_deadline=job.rerun_claim_deadline or 0,
+        commit_deadline=job.rerun_commit_deadline or 0,
+        reveal_deadline=job.rerun_reveal_deadline or 0,
+        outcome=outcome,
+        winners=job.rerun_winners,
+        reward_per_winner=job.rerun_reward,
+        refund=job.rerun_refund,
+    )
+
+
 def job_detail(db: Session, job_id: int) -> schemas.JobDetail:
     job = db.get(Job, job_id)
     if job is None:
@@ -112,9 +130,16 @@ def job_detail(db: Session, job_id: int) -> schemas.JobDetail:
     return schemas.JobDetail.model_validate(
         {
             **base,
+            "escalation": _escalation(job),
             "spec_cids": _cids(job.spec_digest),
             "result_cids": _cids(job.winning_digest),
-            "slots": [{name: getattr(s, name) for name in schemas.SlotOut.model_fields} for s in slots],
+            "slots": [
+                {
+                    **{name: getattr(s, name) for name in schemas.SlotOut.model_fields if hasattr(s, name)},
+                    "round": 2 if s.slot >= job.replicas else 1,
+                }
+                for s in slots
+            ],
             "credits": [_credit(c) for c in credits],
             "timeline": [
                 {

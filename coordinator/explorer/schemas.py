@@ -43,6 +43,10 @@ class JobSummary(Out):
     concluded_at: int | None
     spec_digest: str
     winning_digest: str | None
+    verification: Literal["exact", "tolerant"] = Field(
+        description="Reveals compared by digest (exact) or by fingerprint within a tolerance."
+    )
+    escalated: bool = Field(description="Round 1 disagreed and the job was re-run by 2k + 1 fresh slots.")
 
 
 class JobPage(Out):
@@ -70,10 +74,29 @@ class SlotOut(Out):
     commitment: str | None
     committed_at: int | None
     digest: str | None
+    fingerprint: str | None = Field(description="Revealed with the digest; compared in tolerant jobs.")
     revealed_at: int | None
     outcome: Literal["pending", "paid", "slashed", "abandoned", "released"]
     reward: Wei
     slashed: Wei
+    round: Literal[1, 2] = Field(description="1, or 2 for a slot of the re-run of an escalated job.")
+
+
+class Escalation(Out):
+    """The re-run of a job whose round 1 disagreed (docs/VERIFICATION.md)."""
+
+    escalated_at: int
+    first_slot: int
+    slots: int
+    claim_deadline: int
+    commit_deadline: int
+    reveal_deadline: int
+    outcome: Literal["running", "paid", "unfilled"] = Field(
+        description="paid: it decided the job; unfilled: it never filled, round 1 decided by its vote."
+    )
+    winners: int | None = Field(description="Re-run slots paid from the reserve.")
+    reward_per_winner: Wei | None
+    refund: Wei | None = Field(description="The reserve not paid out, credited back to the requester.")
 
 
 class CreditOut(Out):
@@ -105,6 +128,12 @@ class JobDetail(JobSummary):
     fail_reason: Literal["UnderClaimed", "NoQuorum"] | None
     paid_per_revealer: Wei | None
     refund: Wei | None
+    tolerance: int = Field(description="Tolerant jobs: the largest Hamming distance (bits) that matches.")
+    device_class: str | None = Field(
+        description="Exact jobs: the determinism class every slot has (named, or fixed by the first claim)."
+    )
+    reserve: Wei = Field(description="Escrowed to pay a re-run if round 1 disagrees; 0: the vote decides.")
+    escalation: Escalation | None
     spec_cids: Cids
     result_cids: Cids | None = Field(
         description="The result's CID under each file codec (the digest names both)."

@@ -1,4 +1,4 @@
-"""A pure-Python mirror of JobMarket's settlement rules (protocol v2), proven equal to the contract."""
+"""A pure-Python mirror of JobMarket's settlement of exact jobs without a reserve, proven equal to it."""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -57,6 +57,10 @@ def settle(
     is paid its 1/k share of payment - fee and silent slots are burned; the requester gets the rest
     (everything, with no fee, when nobody revealed). `collateral` only matters to the caller: burned
     collateral is nobody's income.
+
+    Exact jobs without a reserve only (protocol v3, docs/VERIFICATION.md): there a quorum (a strict
+    majority) of equal digests is the contract's matching group. Tolerant jobs group fingerprints within
+    a tolerance around a centre, and a reserve turns a disagreement into a re-run; neither is mirrored.
     """
     del collateral  # burned, so it moves no credit; kept for the callers' symmetry with the contract
     n = len(reveals)

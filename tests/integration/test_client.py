@@ -208,7 +208,8 @@ def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: P
     waiter.start()
     assert following.wait(10)
     for index, sender in senders.items():
-        sender.transact(contracts.market.functions.reveal(job.job_id, *salts[index]))
+        digest, salt = salts[index]
+        sender.transact(contracts.market.functions.reveal(job.job_id, digest, bytes(32), salt))
     waiter.join(30)
     final = box["final"]
     assert seen[0] == (JobPhase.REVEALING, 0), seen

@@ -28,7 +28,10 @@ STAKE = 1_000 * E18
 FEE = PAYMENT * 100 // 10_000  # JobMarket's default 1 %
 TIP = FEE // 2  # to whoever concludes the job
 BURN = "0x000000000000000000000000000000000000dEaD"
-CAPS = Capabilities(gpu_count=1, vram_mb=16_384, tier=1, price_per_gpu_second=10**12)
+# Exact multi-replica jobs take only providers of one known determinism class.
+CAPS = Capabilities(
+    gpu_count=1, vram_mb=16_384, tier=1, price_per_gpu_second=10**12, device_class=b"\x0c" * 32
+)
 
 
 @dataclass
@@ -100,7 +103,7 @@ def _run_job(a: Actors, results: list[bytes | None], w3: Web3) -> int:
     advance_time(w3, job.commit_deadline - w3.eth.get_block("latest")["timestamp"] + 1)
     for p, result in zip(a.providers, results, strict=True):
         if result is not None:
-            p.transact(market.functions.reveal(job_id, _digest_of(result), salts[p.address]))
+            p.transact(market.functions.reveal(job_id, _digest_of(result), bytes(32), salts[p.address]))
     return job_id
 
 
@@ -191,7 +194,7 @@ def test_reverts_decode_to_custom_errors_across_contracts(actors: Actors, w3: We
     assert info.value.error_name == "StakingInsufficientFreeStake"
     assert info.value.error_args == {"account": provider.address, "free": STAKE, "needed": STAKE + 1}
     with pytest.raises(TransactionRevertedError) as info:
-        a.requester.transact(market.functions.reveal(job_id, b"\x01" * 32, bytes(32)))
+        a.requester.transact(market.functions.reveal(job_id, b"\x01" * 32, bytes(32), bytes(32)))
     assert info.value.error_name == "JobMarketNotAssigned"
     a.requester.transact(market.functions.cancel(job_id))
     a.requester.transact(market.functions.withdraw())

@@ -48,7 +48,7 @@ def net(w3: Web3, contracts_built: BuildResult) -> Iterator[Net]:
         sender = TxSender(w3, dev_account(i))
         w3.provider.make_request("anvil_setBalance", [sender.address, hex(10**21)])  # type: ignore[arg-type]
         fund(protocol, deployer, sender, STAKE)
-        register_provider(protocol, sender, Capabilities(1, 1_024, 0, 1), STAKE)
+        register_provider(protocol, sender, Capabilities(1, 1_024, 0, 1, device_class=b"\x0c" * 32), STAKE)
         providers.append(sender)
     yield Net(protocol, requester, providers, dev_account(19).address)
 
@@ -108,7 +108,7 @@ def test_contract_settles_like_the_mirror(net: Net, w3: Web3, seed: int) -> None
             _until(w3, job.commit_deadline)
         for p, action in zip(slots, actions, strict=True):
             if isinstance(action, bytes):
-                p.transact(market.functions.reveal(job_id, action, SALT))
+                p.transact(market.functions.reveal(job_id, action, bytes(32), SALT))
                 if (
                     read_job(market, job_id).status is not JobStatus.OPEN
                     and concluder == net.requester.address

@@ -26,6 +26,9 @@ def test_commitment_is_bound_to_every_input() -> None:
     assert commitment(8, PROVIDER, D, salt, **scope) != base
     assert commitment(7, "0x" + "11" * 20, D, salt, **scope) != base
     assert commitment(7, PROVIDER, D, new_salt(), **scope) != base
+    # An exact job's fingerprint is zero; a tolerant reveal cannot swap in another fingerprint.
+    assert commitment(7, PROVIDER, D, salt, fingerprint=bytes(32), **scope) == base
+    assert commitment(7, PROVIDER, D, salt, fingerprint=b"\x01" + bytes(31), **scope) != base
     # Copying a commitment to another chain or market gains nothing: it opens nowhere else.
     assert commitment(7, PROVIDER, D, salt, chain_id=1, market=MARKET) != base
     assert commitment(7, PROVIDER, D, salt, chain_id=31337, market="0x" + "22" * 20) != base
@@ -33,6 +36,8 @@ def test_commitment_is_bound_to_every_input() -> None:
         commitment(7, PROVIDER, D[:31], salt, **scope)
     with pytest.raises(InvalidDigestError, match="not hex"):
         commitment(7, PROVIDER, "0xzz", salt, **scope)
+    with pytest.raises(InvalidDigestError, match="fingerprint must be 32 bytes"):
+        commitment(7, PROVIDER, D, salt, fingerprint=bytes(31), **scope)
 
 
 def test_job_params_validate_like_the_contract() -> None:
