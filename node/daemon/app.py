@@ -92,6 +92,7 @@ def build_daemon(settings: Settings, config: NodeConfig, account: "LocalAccount"
         else None,
         heads=NewHeads(settings.rpc_url),
         fault=config.fault,
+        device_class=registered,
         devnet_only=config.devnet_only(),
         withdraw_threshold=config.withdraw_threshold,
         poll_interval=config.poll_interval,

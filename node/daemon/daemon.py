@@ -20,7 +20,7 @@ from node.daemon.config import Fault
 from node.daemon.crash import crash_point
 from node.daemon.errors import FaultRefusedError, is_transient
 from node.daemon.ledger import JobRow, Ledger, Phase, TxStatus
-from node.daemon.market import CLOSED, ChainJob, Market
+from node.daemon.market import CLOSED, ChainJob, Market, SlotState
 from node.daemon.policy import Decision, Policy
 from node.daemon.reorg import rederive
 
@@ -35,7 +35,16 @@ log = logging.getLogger(__name__)
 
 # The events that start, re-open (a slot given back) or end a job; everything in between the node reads
 # from the contract's views.
-WATCHED_EVENTS = ("JobCreated", "JobAbandoned", "JobSettled", "JobFailed", "JobCancelled", "JobExpired")
+WATCHED_EVENTS = (
+    "JobCreated",
+    "JobAbandoned",
+    "JobEscalated",
+    "JobSettled",
+    "JobFailed",
+    "JobCancelled",
+    "JobExpired",
+)
+ZERO_FINGERPRINT = "0x" + "00" * 32
 # Gas beyond the estimate for calls whose cost depends on transactions mined just before them (unused
 # gas is not paid): a claim estimated for slot 0 may land in a later, dearer slot; the reveal that
 # completes a round also settles the job.
@@ -109,6 +118,7 @@ class Daemon:
         metrics: "NodeMetrics | None" = None,
         heads: "NewHeads | None" = None,
         fault: Fault = Fault.NONE,
+        device_class: bytes = bytes(32),
         devnet_only: list[str] | None = None,
         withdraw_threshold: int = 0,
         poll_interval: float = 1.0,
@@ -123,6 +133,8 @@ class Daemon:
         self.metrics = metrics
         self.heads = heads
         self.fault = fault
+        # The determinism class this node registered (checked against its devices at start).
+        self.device_class = device_class
         self.devnet_only = devnet_only if devnet_only is not None else _switches(fault)
         self.withdraw_threshold = withdraw_threshold
         self.poll_interval = poll_interval
@@ -353,6 +365,9 @@ class Daemon:
         if event.name == "JobAbandoned":
             self._reopened(event.job_id, str(event.args["provider"]))
             return
+        if event.name == "JobEscalated":
+            self._escalated(event.job_id)
+            return
         job = self.ledger.job(event.job_id)
         if job is None:
             return
@@ -384,6 +399,13 @@ class Daemon:
 
     def _decide(self, chain_job: ChainJob) -> Decision:
         """Whether this node could run the job at its price in time, with its spec and inputs at hand."""
+        if (
+            not chain_job.tolerant
+            and chain_job.replicas > 1
+            and chain_job.device_class not in (bytes(32), self.device_class)
+        ):
+            theirs = chain_job.device_class.hex()[:12]
+            return Decision(False, f"exact job of device class 0x{theirs}…, not ours")
         decision = self.policy.fits(chain_job, self.market.chain_time())
         if decision.claim:
             problem = self.dispatcher.check_spec(chain_job)
@@ -392,11 +414,18 @@ class Daemon:
         return decision
 
     def _reopened(self, job_id: int, provider: str) -> None:
-        """Another provider gave a slot back: it is drawn again until the commit deadline, so a node
-        that gave the job up when it filled (or never saw it) considers it anew. Jobs the policy
-        skipped stay skipped (time only makes them harder), and so do those this node abandoned."""
-        if provider.lower() == self.me.lower():
-            return
+        """Another provider gave a slot back: it is drawn again until the commit deadline."""
+        if provider.lower() != self.me.lower():
+            self._reconsider(job_id, "a slot was given back")
+
+    def _escalated(self, job_id: int) -> None:
+        """Round 1 disagreed and 2k + 1 fresh slots are drawn; nodes of round 1 wait for the verdict."""
+        self._reconsider(job_id, "round 1 disagreed: its re-run is drawn")
+
+    def _reconsider(self, job_id: int, why: str) -> None:
+        """Slots opened in a job this node holds none of: a node that gave the job up when it filled
+        (or never saw it) considers it anew. Jobs the policy skipped stay skipped (time only makes them
+        harder), and so do those this node abandoned or holds a slot of."""
         row = self.ledger.job(job_id)
         if row is None:
             self._consider(job_id)
@@ -405,10 +434,29 @@ class Daemon:
             return
         decision = self._decide(self.market.job(job_id))
         if not decision.claim:
-            log.info("skipping re-opened slot", extra={"job_id": job_id, "reason": decision.reason})
+            log.info("skipping re-opened slots", extra={"job_id": job_id, "reason": decision.reason})
             return
-        self.ledger.update_job(job_id, Phase.QUEUED, reason="a slot was given back")
-        log.info("job queued again: a slot was given back", extra={"job_id": job_id})
+        self.ledger.update_job(job_id, Phase.QUEUED, reason=why)
+        log.info(f"job queued again: {why}", extra={"job_id": job_id})
+
+    def _won(self, job_id: int, slot: SlotState, winning: str) -> bool:
+        """Whether our reveal is in the winning group: the winning digest, or (tolerant jobs) a
+        fingerprint within the job's tolerance of the winning reveal's."""
+        if not slot.revealed:
+            return False
+        if "0x" + slot.digest.hex() == winning:
+            return True
+        chain_job = self.market.job(job_id)
+        if not chain_job.tolerant:
+            return False
+        from neurolink.verification.fingerprint import hamming
+
+        centre = next(s for s in self.market.slots(job_id) if s.revealed and "0x" + s.digest.hex() == winning)
+        return hamming(slot.fingerprint, centre.fingerprint) <= chain_job.tolerance
+
+    def _rerun_share(self, job_id: int) -> int:
+        chain_job = self.market.job(job_id)
+        return chain_job.reserve // (2 * chain_job.replicas + 1)
 
     def _settled(self, job: JobRow, args: dict[str, Any]) -> None:
         slot = self.market.slot_of(job.job_id, self.me)
@@ -416,8 +464,10 @@ class Daemon:
         if slot is None:
             self._close(job, Phase.LOST, "settled without our claim")
             return
-        if slot.revealed and "0x" + slot.digest.hex() == winning:
-            earned, slashed = int(args["rewardPerWinner"]), 0
+        if self._won(job.job_id, slot, winning):
+            rerun = slot.index >= int(job.info.get("replicas", 0) or self.market.job(job.job_id).replicas)
+            earned = self._rerun_share(job.job_id) if rerun else int(args["rewardPerWinner"])
+            slashed = 0
         else:
             earned, slashed = 0, int(job.info.get("collateral", 0))
         self.ledger.update_job(job.job_id, Phase.SETTLED, earned=earned, slashed=slashed, reason="")
@@ -432,6 +482,8 @@ class Daemon:
         revealed = bool(slot and slot.revealed)
         slashed = int(job.info.get("collateral", 0)) if no_quorum and slot and not revealed else 0
         earned = int(args.get("paidPerRevealer", 0)) if no_quorum and revealed else 0
+        if earned and slot and slot.index >= int(job.info.get("replicas", 0)):
+            earned = self._rerun_share(job.job_id)
         reason = f"job failed on-chain ({'NoQuorum' if no_quorum else 'UnderClaimed'})"
         self.ledger.update_job(
             job.job_id, Phase.SETTLED if slot else Phase.LOST, earned=earned, slashed=slashed, reason=reason
@@ -614,9 +666,15 @@ class Daemon:
             # decides again.
             self.ledger.update_job(job.job_id, Phase.QUEUED)
 
+    def _fingerprint_seed(self, chain_job: ChainJob) -> bytes | None:
+        """Tolerant jobs with more than one replica compare fingerprints, seeded by the job."""
+        if not chain_job.tolerant or chain_job.replicas == 1:
+            return None
+        return self.market.fingerprint_seed(chain_job.job_id)
+
     def _on_claimed(self, job: JobRow) -> None:
         chain_job = self.market.job(job.job_id)
-        self.dispatcher.submit(chain_job)
+        self.dispatcher.submit(chain_job, self._fingerprint_seed(chain_job))
         self.ledger.update_job(job.job_id, Phase.COMPUTING)
         log.info("computing", extra={"job_id": job.job_id})
         crash_point("during-compute")
@@ -628,7 +686,8 @@ class Daemon:
             if time.monotonic() < self._retry_at.get(job.job_id, 0.0):
                 return
             log.info("dispatching again", extra={"job_id": job.job_id})
-            self.dispatcher.submit(self.market.job(job.job_id))
+            chain_job = self.market.job(job.job_id)
+            self.dispatcher.submit(chain_job, self._fingerprint_seed(chain_job))
             return
         outcome = self.dispatcher.poll(job.job_id)
         if outcome is None:
@@ -641,7 +700,8 @@ class Daemon:
                 "job fails deterministically: committing the error result",
                 extra={"job_id": job.job_id, "code": outcome.error_code},
             )
-            outcome = self.dispatcher.store_error_result(record)
+            tolerant = self._fingerprint_seed(self.market.job(job.job_id)) is not None
+            outcome = self.dispatcher.store_error_result(record, tolerant=tolerant)
         elif outcome.error_code in MACHINE and not self._may_come_back(job.job_id, outcome.error_code):
             self._abandon(job, outcome.error)
             return
@@ -664,12 +724,20 @@ class Daemon:
                 "FAULT wrong-result: revealing a digest that is not the result's",
                 extra={"job_id": job.job_id},
             )
+        fingerprint = outcome.fingerprint
+        if self.fault is Fault.FORGED_FINGERPRINT and fingerprint:
+            fingerprint = "0x" + secrets.token_bytes(32).hex()
+            log.warning(
+                "FAULT forged-fingerprint: revealing a fingerprint made up without the result",
+                extra={"job_id": job.job_id},
+            )
         self.ledger.update_job(
             job.job_id,
             Phase.COMPUTED,
             result_cid=outcome.cid,
             digest=digest,
             busy_seconds=job.busy_seconds + outcome.seconds,
+            info={**job.info, "fingerprint": fingerprint},
         )
         log.info(
             "computed", extra={"job_id": job.job_id, "cid": outcome.cid, "seconds": round(outcome.seconds, 3)}
@@ -712,7 +780,7 @@ class Daemon:
             return
         # The salt is on disk before any commitment to it exists anywhere.
         salt = self.ledger.save_salt(job.job_id, "0x" + new_salt().hex())
-        self._commit(job.job_id, job.digest or "", salt)
+        self._commit(job, salt)
 
     def _already_sent(self, job: JobRow, action: str, landed: Phase) -> bool:
         """Whether `action` (commit or reveal) needs no send now: its slot shows it (the ledger moves on to
@@ -735,16 +803,18 @@ class Daemon:
 
     def _on_committing(self, job: JobRow) -> None:
         if not self._already_sent(job, "commit", Phase.COMMITTED):
-            self._commit(job.job_id, job.digest or "", job.salt or "")
+            self._commit(job, job.salt or "")
 
-    def _commit(self, job_id: int, digest: str, salt: str) -> None:
+    def _commit(self, job: JobRow, salt: str) -> None:
+        job_id = job.job_id
         value = commitment(
             job_id,
             self.me,
-            digest,
+            job.digest or "",
             salt,
             chain_id=self.market.chain_id(),
             market=self.market.job_market.address,
+            fingerprint=_fingerprint(job),
         )
         self.submitter.send(
             self.market.job_market.functions.commit(job_id, value), action="commit", job_id=job_id
@@ -771,7 +841,9 @@ class Daemon:
         job_id, digest = job.job_id, job.digest or ""
         replicas = int(job.info.get("replicas") or self.market.job(job_id).replicas)
         self.submitter.send(
-            self.market.job_market.functions.reveal(job_id, _b32(digest), _b32(salt)),
+            self.market.job_market.functions.reveal(
+                job_id, _b32(digest), _b32(_fingerprint(job)), _b32(salt)
+            ),
             action="reveal",
             job_id=job_id,
             extra_gas=SETTLE_GAS_BASE + SETTLE_GAS_PER_SLOT * replicas,
@@ -817,6 +889,11 @@ class Daemon:
                 raise
             return
         log.info("withdraw sent", extra={"amount": claimable})
+
+
+def _fingerprint(job: JobRow) -> str:
+    """The fingerprint committed and revealed for the job's result (zero for exact jobs)."""
+    return str(job.info.get("fingerprint") or ZERO_FINGERPRINT)
 
 
 def _b32(value: str) -> bytes:

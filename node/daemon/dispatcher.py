@@ -37,6 +37,8 @@ class Outcome:
 
     cid: str = ""
     digest: str = ""
+    # Tolerant jobs: the result's fingerprint under the job's seed (0x-hex), else "".
+    fingerprint: str = ""
     seconds: float = 0.0
     error: str = ""
     error_code: str = ""
@@ -131,14 +133,17 @@ class JobDispatcher:
 
     # -- after a claim ---------------------------------------------------------------------------
 
-    def submit(self, job: ChainJob) -> None:
-        """Start computing `job` in the background (replacing a finished or lost earlier run)."""
+    def submit(self, job: ChainJob, fingerprint_seed: bytes | None = None) -> None:
+        """Start computing `job` in the background (replacing a finished or lost earlier run); with a
+        seed, the outcome carries the result's fingerprint (tolerant jobs)."""
         if not self._started:
             raise RuntimeError("dispatcher not started")
         future: Future[Outcome] = Future()
         with self._lock:
             self._futures[job.job_id] = future
-        thread = threading.Thread(target=self._run, args=(job, future), name=f"job-{job.job_id}", daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(job, future, fingerprint_seed), name=f"job-{job.job_id}", daemon=True
+        )
         thread.start()
 
     def knows(self, job_id: int) -> bool:
@@ -155,14 +160,15 @@ class JobDispatcher:
             self._futures.pop(job_id, None)
         return future.result()
 
-    def _run(self, job: ChainJob, future: Future[Outcome]) -> None:
+    def _run(self, job: ChainJob, future: Future[Outcome], fingerprint_seed: bytes | None) -> None:
         with self._slots:
-            future.set_result(self._compute(job))
+            future.set_result(self._compute(job, fingerprint_seed))
         if self._on_done is not None:
             self._on_done()
 
-    def _compute(self, job: ChainJob) -> Outcome:
+    def _compute(self, job: ChainJob, fingerprint_seed: bytes | None) -> Outcome:
         from neurolink.content import cid_to_digest
+        from neurolink.verification.fingerprint import fingerprint_file
         from node.worker.dispatch import REPORT_GRACE_S
 
         assert self._runner is not None
@@ -177,6 +183,11 @@ class JobDispatcher:
             wait = runtime + REPORT_GRACE_S
             result = self._runner.run(key, spec, inputs, timeout=runtime, wait_for_devices=wait)
             cid = self.store.put_file(result.result_path)
+            fingerprint = (
+                "0x" + fingerprint_file(result.result_path, fingerprint_seed).hex()
+                if fingerprint_seed is not None
+                else ""
+            )
             self._runner.cleanup(key)
         except Exception as exc:
             # The thread's edge: a lost broker or store surfaces as an outcome the daemon can retry.
@@ -186,14 +197,25 @@ class JobDispatcher:
             code = exc.code if isinstance(exc, ExecutionError) else ""
             log.warning("job computation failed", extra={"job_id": job.job_id, "error": error, "code": code})
             return Outcome(error=error, error_code=code, seconds=time.monotonic() - started)
-        return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex(), seconds=time.monotonic() - started)
+        return Outcome(
+            cid=cid,
+            digest="0x" + cid_to_digest(cid).hex(),
+            fingerprint=fingerprint,
+            seconds=time.monotonic() - started,
+        )
 
-    def store_error_result(self, record: "ErrorResult") -> Outcome:
-        """Store a canonical error record: the result of a job that fails the same way everywhere."""
+    def store_error_result(self, record: "ErrorResult", tolerant: bool = False) -> Outcome:
+        """Store a canonical error record: the result of a job that fails the same way everywhere. Its
+        fingerprint (tolerant jobs) is the record's hash: equal records match, anything else is ~128
+        bits away, as no error record is a noisy copy of another."""
+        import hashlib
+
         from neurolink.content import cid_to_digest
 
-        cid = self.store.put_bytes(record.to_bytes())
-        return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex())
+        raw = record.to_bytes()
+        cid = self.store.put_bytes(raw)
+        fingerprint = "0x" + hashlib.sha256(raw).hexdigest() if tolerant else ""
+        return Outcome(cid=cid, digest="0x" + cid_to_digest(cid).hex(), fingerprint=fingerprint)
 
 
 def host_memory_bytes() -> int:

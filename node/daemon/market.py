@@ -43,6 +43,7 @@ class ChainJob:
     tolerance: int = 0
     # Exact jobs: the class every slot must have (zero until the first claim fixes it).
     device_class: bytes = bytes(32)
+    reserve: int = 0
     escalated: bool = False
     first_slot: int = 0
     slots: int = 0
@@ -111,6 +112,7 @@ class Market:
             verification=view.verification,
             tolerance=view.tolerance,
             device_class=view.device_class,
+            reserve=view.reserve,
             escalated=view.escalated,
             first_slot=view.first_slot,
             slots=view.slots,
@@ -120,10 +122,7 @@ class Market:
         return read_phase(self.job_market, job_id)
 
     def slot_of(self, job_id: int, provider: str) -> SlotState | None:
-        for index, s in enumerate(self.job_market.functions.getSlots(job_id).call()):
-            if str(s[0]).lower() == provider.lower():
-                return SlotState(str(s[0]), bool(s[1]), bool(s[2]), bytes(s[3]), bytes(s[4]), bytes(s[5]), index)
-        return None
+        return next((s for s in self.slots(job_id) if s.provider.lower() == provider.lower()), None)
 
     def slots(self, job_id: int) -> list[SlotState]:
         """Every slot of the job (both rounds once escalated), free ones included."""
@@ -139,7 +138,9 @@ class Market:
 
         if job_id in self._seeds:
             return self._seeds[job_id]
-        abi = next(e for e in self.job_market.abi if e.get("type") == "event" and e["name"] == "JobCreated")
+        abi = next(
+            e for e in self.job_market.abi if e.get("type") == "event" and e.get("name") == "JobCreated"
+        )
         topic = "0x" + event_abi_to_log_topic(abi).hex()  # type: ignore[arg-type]
         logs = self.w3.eth.get_logs(
             {
