@@ -45,6 +45,7 @@ WATCHED_EVENTS = (
     "JobExpired",
 )
 ZERO_FINGERPRINT = "0x" + "00" * 32
+RERUN_DRAWN = "round 1 disagreed: its re-run is drawn"
 # Gas beyond the estimate for calls whose cost depends on transactions mined just before them (unused
 # gas is not paid): a claim estimated for slot 0 may land in a later, dearer slot; the reveal that
 # completes a round also settles the job.
@@ -419,8 +420,15 @@ class Daemon:
             self._reconsider(job_id, "a slot was given back")
 
     def _escalated(self, job_id: int) -> None:
-        """Round 1 disagreed and 2k + 1 fresh slots are drawn; nodes of round 1 wait for the verdict."""
-        self._reconsider(job_id, "round 1 disagreed: its re-run is drawn")
+        """Round 1 disagreed and 2k + 1 fresh slots are drawn; nodes of round 1 wait for the verdict.
+        The re-run has its own slots, counts and deadlines: a record read before it is stale."""
+        self._chain_jobs.pop(job_id, None)
+        row = self.ledger.job(job_id)
+        if row is not None and row.phase is Phase.QUEUED:
+            self.ledger.update_job(job_id, reason=RERUN_DRAWN)
+            log.info(f"job queued again: {RERUN_DRAWN}", extra={"job_id": job_id})
+            return
+        self._reconsider(job_id, RERUN_DRAWN)
 
     def _reconsider(self, job_id: int, why: str) -> None:
         """Slots opened in a job this node holds none of: a node that gave the job up when it filled

@@ -77,7 +77,7 @@ class Policy:
         device's queue whose wait, `backlog_s` of claimed work ahead, still meets the job's commit
         deadline), stake free."""
         cap = self.capacity
-        if job.claimed >= job.replicas:
+        if job.claimed >= (job.slots or job.replicas):
             return Decision(False, "every slot is taken")
         if now > (job.commit_deadline if job.filled else job.claim_deadline):
             return Decision(False, "the claim window has closed")
