@@ -33,6 +33,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--only", default=",".join(CHECKS), help=f"comma-separated checks to run (of {', '.join(CHECKS)})"
     )
     args = parser.parse_args(argv)
+    if args.slots < 1 or (args.runs is not None and args.runs < 1):
+        parser.error("--slots and --runs must be at least 1")
     only = tuple(name.strip() for name in args.only.split(",") if name.strip())
     unknown = sorted(set(only) - set(CHECKS))
     if unknown:
@@ -72,9 +74,9 @@ def main(argv: list[str]) -> int:
                 print(json.dumps({**bench.provenance(), "status": "unavailable", "error": str(exc)}))
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_UNAVAILABLE
-        plan = gpucheck.Plan.cuda(gpus, **({"runs": args.runs} if args.runs else {}))
+        plan = gpucheck.Plan.cuda(gpus, **({"runs": args.runs} if args.runs is not None else {}))
     else:
-        plan = gpucheck.Plan.cpu(args.slots, **({"runs": args.runs} if args.runs else {}))
+        plan = gpucheck.Plan.cpu(args.slots, **({"runs": args.runs} if args.runs is not None else {}))
     report = gpucheck.run(plan, args.only)
     full = bench.save(report) if args.out else {**bench.provenance(), **report}
     print(json.dumps(full, indent=2) if args.json else human(report))

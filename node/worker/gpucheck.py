@@ -135,9 +135,11 @@ def _device_info(plan: Plan) -> dict[str, Any]:
         info["names"] = [torch.cuda.get_device_name(i) for i in range(plan.devices)]
         info["cuda"] = torch.version.cuda
         try:
-            info["nccl"] = ".".join(str(part) for part in torch.cuda.nccl.version())  # type: ignore[no-untyped-call]
-        except (RuntimeError, AttributeError, TypeError):
-            info["nccl"] = None
+            version = torch.cuda.nccl.version()  # type: ignore[no-untyped-call]
+        except (RuntimeError, AttributeError):
+            version = None
+        # A (major, minor, patch) tuple in current torch, one integer in older releases.
+        info["nccl"] = ".".join(map(str, version)) if isinstance(version, tuple) else version
     else:
         info["names"] = [cpu_model()] * plan.devices
     return info

@@ -58,10 +58,11 @@ def test_without_a_cuda_device_it_exits_6_and_says_so() -> None:
     assert "no CUDA device was found" in as_json.stderr
 
 
-def test_an_unknown_check_is_a_usage_error() -> None:
+def test_an_unknown_check_or_no_runs_is_a_usage_error() -> None:
     done = _script("--only", "workers,warp_drive")
     assert done.returncode == 2
     assert "unknown check 'warp_drive'" in done.stderr
+    assert _script("--device", "cpu", "--runs", "0").returncode == 2
 
 
 def test_the_script_offers_exactly_the_module_checks() -> None:
