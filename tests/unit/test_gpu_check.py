@@ -2,6 +2,7 @@
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 import time
@@ -66,11 +67,8 @@ def test_an_unknown_check_or_no_runs_is_a_usage_error() -> None:
 
 
 def test_the_script_offers_exactly_the_module_checks() -> None:
-    namespace: dict[str, object] = {}
-    exec(
-        compile(SCRIPT.read_text(), str(SCRIPT), "exec"), namespace
-    )  # defines, does not run: __name__ differs
-    assert namespace["CHECKS"] == CHECKS
+    # Loaded under another __name__: defines the script's names without running it.
+    assert runpy.run_path(str(SCRIPT))["CHECKS"] == CHECKS
 
 
 def test_a_failing_check_is_reported_and_the_others_still_run() -> None:
@@ -95,3 +93,36 @@ def test_a_failing_check_is_reported_and_the_others_still_run() -> None:
     assert results["fine"]["ok"] is True and results["fine"]["figure"] == 1
     assert results["says_no"]["ok"] is False
     assert all(isinstance(r["seconds"], float) for r in results.values())
+
+
+def test_the_plain_text_report_names_each_check_and_its_state() -> None:
+    human = runpy.run_path(str(SCRIPT))["human"]
+    report = {
+        "status": "failed",
+        "device": {"kind": "cuda", "count": 1, "names": ["NVIDIA H200"]},
+        "checks": {
+            "workers": {"ok": True, "seconds": 12.0},
+            "workloads_all": {"ok": True, "skipped": "one device", "seconds": 0.0},
+            "timeout": {"ok": False, "error": "JobTimeoutError: late", "seconds": 40.5},
+            "gemm": {
+                "ok": True,
+                "seconds": 60.0,
+                "results": [
+                    {
+                        "dtype": "bfloat16",
+                        "size": 8192,
+                        "worker_tflops": {"median": 610.5},
+                        "plain_torch_tflops": {"median": 640.0},
+                        "ratio": 0.954,
+                    }
+                ],
+            },
+        },
+    }
+    lines = human(report).splitlines()
+    assert lines[0] == "1 cuda device(s): NVIDIA H200"
+    assert lines[1].split()[:2] == ["workers", "ok"]
+    assert lines[2].split()[:2] == ["workloads_all", "skipped"]
+    assert lines[3].split()[:2] == ["timeout", "FAILED"] and lines[3].endswith("JobTimeoutError: late")
+    assert "bfloat16" in lines[5] and "worker 610.5 TFLOP/s" in lines[5] and "ratio 0.954" in lines[5]
+    assert lines[-1] == "status: failed"
