@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from node.worker.errors import DevicesUnavailableError
 
@@ -321,3 +321,22 @@ def start_heartbeat(settings: "Settings", queue: str) -> threading.Thread:
     thread = threading.Thread(target=beat, name=f"heartbeat-{queue}", daemon=True)
     thread.start()
     return thread
+
+
+def device_report(registry: DeviceRegistry) -> list[dict[str, Any]]:
+    """Every registered device with its host and state, as `node status` and the metrics show them."""
+    now = registry.now()
+    return [
+        {
+            "host": s.device.host,
+            "queue": s.device.queue,
+            "device": s.device.device_id,
+            "kind": s.device.kind,
+            "memory_mib": s.device.memory_mib,
+            "device_class": s.device.device_class,
+            "state": s.state(now, registry.dead_after_s),
+            "job_id": s.job_id if s.held(now) else None,
+            "heartbeat_age_s": round(now - s.last_seen, 3) if s.last_seen else None,
+        }
+        for s in registry.states()
+    ]
