@@ -55,6 +55,9 @@ class Settings(BaseModel):
     # ranks on (a rank 0 here listens there for the ranks of a job spanning hosts).
     host_label: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
     host_address: str = "127.0.0.1"
+    # The network interface ranks of a job spanning hosts talk on (gloo/NCCL socket interface), e.g.
+    # "eth0"; empty: what the job's hostname resolves to, which a sandboxed job cannot resolve.
+    rank_interface: str = Field(default="", pattern=r"^[A-Za-z0-9_.@-]{0,32}$")
     # A device whose worker has not beaten for this long is dead: its devices are freed and the job
     # attempt holding it fails (workers beat every fifth of it).
     worker_dead_after_s: float = Field(default=10.0, gt=0, le=3600)

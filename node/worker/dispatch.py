@@ -53,6 +53,8 @@ class JobResult:
     # Every rank ran in the OS sandbox (False only where the node allows running without one).
     sandboxed: bool = False
     peak_rss_bytes: int = 0
+    # The device queues the ranks ran on, rank by rank (unique per host in a cluster registry).
+    queues: tuple[str, ...] = ()
 
     def read_bytes(self) -> bytes:
         return self.result_path.read_bytes()
@@ -217,7 +219,7 @@ class Dispatcher:
             for result in pending:
                 result.forget()
         wall = time.perf_counter() - sent
-        return self._collect(job_id, replies, wall)
+        return self._collect(job_id, replies, wall, tuple(queues))
 
     def _check_alive(self, job_id: str, devices: list[Device]) -> None:
         """Fail the attempt as soon as a worker of the job stops beating: its rank will never answer,
@@ -228,7 +230,9 @@ class Dispatcher:
             raise WorkerCrashedError(f"job {job_id}: worker lost mid-job ({where}: no heartbeat)")
 
     @staticmethod
-    def _collect(job_id: str, replies: list[dict[str, Any]], wall: float) -> JobResult:
+    def _collect(
+        job_id: str, replies: list[dict[str, Any]], wall: float, queues: tuple[str, ...]
+    ) -> JobResult:
         failures = [r for r in replies if not (isinstance(r, dict) and r.get("ok"))]
         if failures:
             errors = [r.get("error", {}) if isinstance(r, dict) else {"message": str(r)} for r in failures]
@@ -250,6 +254,7 @@ class Dispatcher:
             timings=timings,
             sandboxed=all(bool(r.get("sandboxed")) for r in replies),
             peak_rss_bytes=max(int(r.get("peak_rss_bytes", 0)) for r in replies),
+            queues=queues,
         )
 
 

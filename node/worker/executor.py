@@ -43,10 +43,13 @@ _INPUT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _RESULT_NAMES = {"application/json": "result.json", "application/vnd.safetensors": "result.safetensors"}
 
 
-def job_env(device: dict[str, Any]) -> dict[str, str]:
-    """The whole environment of a job process: thread counts and its device, nothing of the node."""
+def job_env(device: dict[str, Any], interface: str = "") -> dict[str, str]:
+    """The whole environment of a job process: thread counts and its device, nothing of the node; the
+    network interface of a rank whose peers are on other hosts."""
     threads = str(device["threads"])
+    nic = {"GLOO_SOCKET_IFNAME": interface, "NCCL_SOCKET_IFNAME": interface} if interface else {}
     return {
+        **nic,
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
         "TMPDIR": "/tmp",
@@ -92,7 +95,7 @@ class Zygote:
         for sub in ("in", "out"):
             (self.exchange / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.exchange, 0o700)
-        env = job_env(self.device)
+        env = job_env(self.device, self.settings.rank_interface if self.host_network else "")
         mode = self.settings.sandbox
         if mode != "off" and sandbox.bwrap_path() is not None:
             command = sandbox.zygote_command(

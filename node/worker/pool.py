@@ -58,7 +58,13 @@ class WorkerPool:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def queue(self, index: int) -> str:
-        return f"{self.settings.queue_prefix}.dev{index}"
+        """`<prefix>.dev<i>`; with a host label, `<prefix>.<label>.dev<i>`, unique across the cluster."""
+        label = self.settings.host_label
+        return (
+            f"{self.settings.queue_prefix}.{label}.dev{index}"
+            if label
+            else f"{self.settings.queue_prefix}.dev{index}"
+        )
 
     def start(self, loglevel: str = "WARNING") -> list[Device]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
