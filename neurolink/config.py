@@ -61,6 +61,9 @@ class Settings(BaseModel):
     # A device whose worker has not beaten for this long is dead: its devices are freed and the job
     # attempt holding it fails (workers beat every fifth of it).
     worker_dead_after_s: float = Field(default=10.0, gt=0, le=3600)
+    # Start a worker's job sandbox (torch imported) before its first job, so a 1-rank job starts at once;
+    # ranks of multi-rank jobs start sandboxes of their own, so workers running only those may skip it.
+    warm_zygote: bool = True
 
     @field_validator("content_gateways", mode="before")
     @classmethod

@@ -1,5 +1,8 @@
-"""Three emulated hosts on this machine (root, `ip netns`): a 4-rank job on one host and spanning two,
-one host killed mid-job; prints one JSON line. Usage: python scripts/multihost_demo.py [--json] [--redis URL]"""
+"""Three emulated hosts on this machine (root, `ip netns`): a 4-rank job spanning two hosts, one host
+killed under its next attempt, the re-run on the host left whole; prints one JSON line.
+
+    python scripts/multihost_demo.py [--json] [--redis URL]
+"""
 
 import argparse
 import json
@@ -22,10 +25,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="neurolink-multihost-") as tmp:
         report = run_scenario(Path(tmp), args.redis)
     if not args.json:
+        spans, rerun = report["spanning"]["hosts"], report["after_loss"]["rerun_hosts"]
         print(
-            f"4-rank job on one host {report['one_host']['hosts']} and spanning {report['spanning']['hosts']}:"
-            f" bytes equal {report['bytes_equal']}; host h2 killed mid-job, attempt failed in"
-            f" {report['reclaim_s']} s, re-run on {report['after_loss']['rerun_hosts']}",
+            f"4-rank job spanning {spans}, then on one host {rerun}: bytes equal {report['bytes_equal']};"
+            f" host h2 killed mid-job, attempt failed in {report['reclaim_s']} s",
             file=sys.stderr,
         )
     print(json.dumps(report, sort_keys=True))

@@ -28,9 +28,10 @@ def _heartbeat(**_: Any) -> None:
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
 def _warm(**_: Any) -> None:
-    from node.worker.executor import warm_up
+    from node.worker.executor import warm_up, zygote
 
-    warm_up()
+    if zygote().settings.warm_zygote:
+        warm_up()
 
 
 # No autoretry: a rank retried alone would wait for peers that already gave up. Redelivery after a
