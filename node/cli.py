@@ -78,7 +78,8 @@ def workers(
 
 
 def _devices_by_host(settings: "Settings", host: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    from node.worker.registry import device_report, open_registry
+    from node.worker.cluster_registry import open_registry
+    from node.worker.registry import device_report
 
     registry = open_registry(settings)
     try:

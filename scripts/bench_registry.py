@@ -24,10 +24,11 @@ from typing import Any
 
 from neurolink.bench import BenchRun, summary
 from neurolink.config import Settings, load_settings
+from node.worker.cluster_registry import open_registry
 from node.worker.dispatch import Dispatcher
 from node.worker.errors import WorkerCrashedError
 from node.worker.pool import WorkerPool
-from node.worker.registry import Device, open_registry
+from node.worker.registry import Device
 from node.worker.samples import benchmark_job, train_job
 
 REDIS = "redis://127.0.0.1:6379/9"

@@ -1,16 +1,21 @@
-"""The device registry of a provider spanning hosts: on the broker's Redis, or on PostgreSQL.
+"""The device registry of a provider spanning hosts: on the broker's Redis, or on PostgreSQL; and
+`open_registry`, the registry the settings name, with the heartbeat every worker sends to it.
 
 Both keep `node.worker.registry`'s rules (all-or-nothing, leases, heartbeats) atomic across hosts and
 read time from the server, so leases do not depend on the hosts' clocks agreeing.
 """
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from node.worker.registry import FIELDS, Device, DeviceRegistry, DeviceState, choose
+from neurolink.config import Settings
+from node.worker.registry import FIELDS, Device, DeviceRegistry, DeviceState, SQLiteRegistry, choose
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Sets last_seen only on devices still registered: a late beat must not resurrect a deregistered one.
 _HEARTBEAT_LUA = """
@@ -244,3 +249,43 @@ class PostgresRegistry(DeviceRegistry):
 
     def close(self) -> None:
         self._db.close()
+
+
+def open_registry(settings: Settings) -> DeviceRegistry:
+    """The registry `settings` name: `device_registry` "auto" is the broker's Redis when the broker is
+    Redis, else the embedded SQLite file; "sqlite", or a redis:// or postgresql:// URL, chooses."""
+    url = registry_url(settings)
+    dead_after = settings.worker_dead_after_s
+    if url == "sqlite":
+        return SQLiteRegistry(settings.home / "devices.sqlite", dead_after_s=dead_after)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisRegistry(url, settings.queue_prefix, dead_after_s=dead_after)
+    return PostgresRegistry(url, settings.queue_prefix, dead_after_s=dead_after)
+
+
+def registry_url(settings: Settings) -> str:
+    chosen = settings.device_registry
+    if chosen == "auto":
+        return settings.broker_url if settings.broker_url.startswith(("redis://", "rediss://")) else "sqlite"
+    return chosen
+
+
+def start_heartbeat(settings: Settings, queue: str) -> threading.Thread:
+    """Beat for this worker's device every fifth of `worker_dead_after_s`, in a daemon thread: it beats
+    while the worker waits on a job (the job runs in another process), and stops when the worker dies."""
+    period = settings.worker_dead_after_s / 5
+
+    def beat() -> None:
+        registry: DeviceRegistry | None = None
+        while True:
+            try:
+                registry = registry or open_registry(settings)
+                registry.heartbeat([queue])
+            except Exception as exc:  # the registry's service away for a moment: beat again next period
+                log.warning("heartbeat failed: %s", exc)
+                registry = None
+            time.sleep(period)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{queue}", daemon=True)
+    thread.start()
+    return thread

@@ -14,6 +14,7 @@ from typing import Any
 from neurolink.config import Settings
 from neurolink.spec import JobSpec
 from node.worker.app import TASK_RUN_RANK, make_app
+from node.worker.cluster_registry import open_registry
 from node.worker.errors import (
     ERRORS_BY_CODE,
     ExecutionError,
@@ -23,7 +24,7 @@ from node.worker.errors import (
     NoReplyError,
     WorkerCrashedError,
 )
-from node.worker.registry import Device, open_registry
+from node.worker.registry import Device
 from node.worker.sandbox import bwrap_path, start_net_holder
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")

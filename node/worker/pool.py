@@ -11,9 +11,10 @@ from neurolink.config import Settings
 from neurolink.machine import gpu_memory_mib, gpu_names, worker_threads
 from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
+from node.worker.cluster_registry import open_registry
 from node.worker.device import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_QUEUE, ENV_DEVICE_THREADS
 from node.worker.errors import DevicesUnavailableError
-from node.worker.registry import Device, open_registry
+from node.worker.registry import Device
 
 # What a worker inherits from the node's environment: never NEUROLINK_PASSWORD or other secrets.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "VIRTUAL_ENV")

@@ -1,24 +1,17 @@
 """Which devices the provider has, on which hosts, and who holds them: all-or-nothing reservations with
 expiring leases and worker heartbeats, behind one interface (SQLite on one host; Redis or PostgreSQL for a
-cluster, in node.worker.cluster_registry)."""
+cluster, in node.worker.cluster_registry, which also opens the one the settings name)."""
 
-import logging
 import sqlite3
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from node.worker.errors import DevicesUnavailableError
-
-if TYPE_CHECKING:
-    from neurolink.config import Settings
-
-log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS device (
@@ -279,48 +272,6 @@ class SQLiteRegistry(DeviceRegistry):
     def release(self, job_id: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE device SET job_id = NULL, lease_until = 0 WHERE job_id = ?", (job_id,))
-
-
-def open_registry(settings: "Settings") -> DeviceRegistry:
-    """The registry `settings` name: `device_registry` "auto" is the broker's Redis when the broker is
-    Redis, else the embedded SQLite file; "sqlite", or a redis:// or postgresql:// URL, chooses."""
-    url = registry_url(settings)
-    dead_after = settings.worker_dead_after_s
-    if url == "sqlite":
-        return SQLiteRegistry(settings.home / "devices.sqlite", dead_after_s=dead_after)
-    from node.worker.cluster_registry import PostgresRegistry, RedisRegistry
-
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisRegistry(url, settings.queue_prefix, dead_after_s=dead_after)
-    return PostgresRegistry(url, settings.queue_prefix, dead_after_s=dead_after)
-
-
-def registry_url(settings: "Settings") -> str:
-    chosen = settings.device_registry
-    if chosen == "auto":
-        return settings.broker_url if settings.broker_url.startswith(("redis://", "rediss://")) else "sqlite"
-    return chosen
-
-
-def start_heartbeat(settings: "Settings", queue: str) -> threading.Thread:
-    """Beat for this worker's device every fifth of `worker_dead_after_s`, in a daemon thread: it beats
-    while the worker waits on a job (the job runs in another process), and stops when the worker dies."""
-    period = settings.worker_dead_after_s / 5
-
-    def beat() -> None:
-        registry: DeviceRegistry | None = None
-        while True:
-            try:
-                registry = registry or open_registry(settings)
-                registry.heartbeat([queue])
-            except Exception as exc:  # the registry's service away for a moment: beat again next period
-                log.warning("heartbeat failed: %s", exc)
-                registry = None
-            time.sleep(period)
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{queue}", daemon=True)
-    thread.start()
-    return thread
 
 
 def device_report(registry: DeviceRegistry) -> list[dict[str, Any]]:

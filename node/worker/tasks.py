@@ -18,8 +18,8 @@ def _heartbeat(**_: Any) -> None:
     import os
 
     from neurolink.config import load_settings
+    from node.worker.cluster_registry import start_heartbeat
     from node.worker.device import ENV_DEVICE_QUEUE
-    from node.worker.registry import start_heartbeat
 
     queue = os.environ.get(ENV_DEVICE_QUEUE)
     if queue:  # a worker started by a pool (never one a test runs in-process)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from neurolink.config import load_settings
 from node.daemon.metrics import NodeMetrics
-from node.worker.registry import Device, device_report, open_registry
+from node.worker.cluster_registry import open_registry
+from node.worker.registry import Device, device_report
 
 
 def test_devices_command_and_metrics_show_every_host_and_state(tmp_path: Path) -> None:
