@@ -146,9 +146,10 @@ def job_params(
     collateral: int,
     quorum: int = 0,
     windows: tuple[int, int, int],
+    rerun_possible: bool = True,
 ) -> JobParams:
     """createJob's parameters for `spec`: its requirements and verification, and the re-run reserve its
-    `escalate` asks for (payment * (2k + 1) / k for 3 <= k <= 5, else none)."""
+    `escalate` asks for (payment * (2k + 1) / k for 3 <= k <= 5, else none) when a re-run is possible."""
     req, check = spec.requirements, spec.verification
     return JobParams(
         spec_digest=spec_digest,
@@ -163,7 +164,7 @@ def job_params(
         verification=VerificationMode[check.mode.upper()],
         tolerance=check.tolerance or 0,
         device_class=check.device_class_bytes,
-        reserve=escalation_reserve(payment, spec.replicas, check.escalate),
+        reserve=escalation_reserve(payment, spec.replicas, check.escalate and rerun_possible),
     )
 
 
@@ -296,6 +297,7 @@ class Client:
             else max(default_collateral(payment, spec.replicas), minimum)
         )
         claim_window, commit_window = self._windows(spec, options.window)
+        rerun_possible = self._rerun_possible(spec) if spec.verification.escalate else False
         params = job_params(
             spec,
             cid_to_digest(spec_cid),
@@ -303,6 +305,7 @@ class Client:
             collateral=collateral,
             quorum=options.quorum,
             windows=(claim_window, commit_window, claim_window),
+            rerun_possible=rerun_possible,
         )
         use_permit = options.permit if options.permit is not None else self._supports_permit()
         market = self.contracts.market.functions
@@ -324,6 +327,16 @@ class Client:
             verification=spec.verification.mode,
             reserve=params.reserve,
         )
+
+    def _rerun_possible(self, spec: "JobSpec") -> bool:
+        """Whether the network has the 3k + 1 providers with free stake that a job and its re-run need:
+        a reserve for a re-run that cannot fill would only hold the requester's tokens for one more
+        claim window before round 1's vote decides anyway."""
+        from neurolink.protocol.params import ESCALATION_REPLICAS
+
+        if spec.replicas not in ESCALATION_REPLICAS:
+            return False
+        return self.market().free_providers >= 3 * spec.replicas + 1
 
     def check_reachable(self, cids: list[str]) -> None:
         """Refuse (ContentUnreachableError, naming the CID) content that providers could not fetch.

@@ -36,7 +36,9 @@ NOTES: Final[dict[str, str]] = {
         "On disagreement, re-run the job on 2k + 1 fresh providers whose majority decides; the losers "
         "of both rounds are slashed. Needs 3..5 replicas: off (whatever is given) below 3, refused if "
         "`true` above 5, where the replicas' vote decides. `job submit` escrows a reserve of "
-        "payment * (2k + 1) / k beside the payment for it; what the re-run does not use is refunded."
+        "payment * (2k + 1) / k beside the payment for it when the network has the 3k + 1 providers "
+        "with free stake a job and its re-run need (else the vote decides; `job submit` shows the "
+        "reserve); what the re-run does not use is refunded."
     ),
     "JobSpec.limits": "Caps each worker enforces (see Limits).",
     "JobSpec.seed": "Seeds every random number generator of the job, so replicas agree.",

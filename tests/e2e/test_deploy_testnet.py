@@ -121,6 +121,8 @@ def test_deploy_to_a_testnet_from_a_keystore_then_finds_it(sepolia: Anvil, home:
     assert [j["job_id"] for j in listed["jobs"]] == [submitted["job_id"]]
     balance = token.functions.balanceOf(dev_account(0).address).call()
     cancelled = json.loads(_ok(run(home, "job", "cancel", job_id, *rpc)))
+    # No provider is registered: a re-run could not fill, so no reserve was escrowed beside the payment.
+    assert submitted["reserve"] == "0"
     assert cancelled["refunded"] == str(25 * 10**17)
     assert token.functions.balanceOf(dev_account(0).address).call() == balance + 25 * 10**17
     missing = run(home, "job", "status", "4242", *rpc)

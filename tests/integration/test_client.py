@@ -18,6 +18,7 @@ from neurolink.content.gateway import GatewayServer
 from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
+from neurolink.devnet.funding import fund_account
 from neurolink.protocol.commitment import commitment, new_salt
 from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.params import Capabilities, VerificationMode, minimum_reserve
@@ -113,20 +114,6 @@ def test_recheck_gives_the_same_spec_a_fresh_nonce(client: Client) -> None:
     assert seeds[0] == 0 and seeds[1] != 0 and seeds[2] not in (0, seeds[1])
     for job in (plain, first, second):
         client.cancel(job.job_id)
-
-
-def test_a_k3_job_escrows_the_rerun_reserve_and_cancel_returns_it(client: Client) -> None:
-    """An exact benchmark at k = 3 re-runs a disagreement by default: the payment and a reserve of
-    payment * 7 / 3 are escrowed in the one permit; cancelling refunds both."""
-    before = _balance(client)
-    job = client.submit(_spec(replicas=3), SubmitOptions(payment=3 * 10**17))
-    assert job.used_permit and job.verification == "exact"
-    assert job.reserve == minimum_reserve(3 * 10**17, 3) == 7 * 10**17
-    assert job.as_dict()["reserve"] == str(7 * 10**17)
-    assert _balance(client) == before - job.payment - job.reserve
-    assert _verification_of(client, job.job_id) == (VerificationMode.EXACT, 0, bytes(32), job.reserve)
-    assert client.cancel(job.job_id) == job.payment + job.reserve
-    assert _balance(client) == before
 
 
 def test_a_tolerant_job_without_escalation_approves_the_payment_only(client: Client) -> None:
@@ -268,3 +255,29 @@ def test_permit_deadline_follows_the_chain_clock(net: tuple[Anvil, Settings], cl
     job = client.submit(_spec(), SubmitOptions(payment=10**18))
     assert job.used_permit
     assert client.status(job.job_id).phase == JobPhase.CLAIMING
+
+
+def test_a_k3_job_escrows_a_rerun_reserve_only_where_a_rerun_can_fill(
+    client: Client, net: tuple[Anvil, Settings]
+) -> None:
+    """An exact benchmark at k = 3 re-runs a disagreement by default, on 2k + 1 = 7 fresh providers. With
+    the module's three providers no reserve is escrowed (the vote decides); once ten have free stake,
+    the payment and a reserve of payment * 7 / 3 go in the one permit, and cancelling refunds both.
+    Last in the module: the seven providers it adds would thin the others' sortition draws."""
+    small = client.submit(_spec(replicas=3), SubmitOptions(payment=3 * 10**17))
+    assert small.reserve == 0 and small.as_dict()["reserve"] == "0"
+    assert _verification_of(client, small.job_id) == (VerificationMode.EXACT, 0, bytes(32), 0)
+    client.cancel(small.job_id)
+    for index in range(PROVIDERS[-1] + 1, PROVIDERS[-1] + 8):
+        account = dev_account(index)
+        fund_account(client.contracts, net[0].rpc_url, account.address, eth=10**18, tokens=STAKE)
+        register_provider(client.contracts, account, STAKE, CAPABILITIES)
+    before = _balance(client)
+    job = client.submit(_spec(replicas=3), SubmitOptions(payment=3 * 10**17))
+    assert job.used_permit and job.verification == "exact"
+    assert job.reserve == minimum_reserve(3 * 10**17, 3) == 7 * 10**17
+    assert job.as_dict()["reserve"] == str(7 * 10**17)
+    assert _balance(client) == before - job.payment - job.reserve
+    assert _verification_of(client, job.job_id) == (VerificationMode.EXACT, 0, bytes(32), job.reserve)
+    assert client.cancel(job.job_id) == job.payment + job.reserve
+    assert _balance(client) == before

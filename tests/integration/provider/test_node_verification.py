@@ -1,6 +1,7 @@
 """Tolerant verification end to end: provider nodes in three emulated device classes, each with its own
 workers, settle a tolerant inference job and all are paid; a node that adds noise to its result, in one
-slot of the next job, is outvoted by fingerprint and its collateral burned."""
+slot of the next job, is outvoted by fingerprint and its collateral burned; with a reserve, the same
+dissent escalates to a re-run that decides."""
 
 from collections.abc import Iterator
 
@@ -9,6 +10,7 @@ from provider_bench import (
     TOKEN,
     Host,
     Network,
+    NodeLog,
     NodeProcess,
     ProviderHome,
     create_job,
@@ -16,11 +18,17 @@ from provider_bench import (
     make_provider,
     stop_all,
     wait_settled,
+    wait_until,
 )
 
+from neurolink.chain.tx import TxSender
 from neurolink.content import LocalStore
-from neurolink.protocol.params import VerificationMode
-from neurolink.protocol.views import JobStatus, read_job, read_slots
+from neurolink.devnet.accounts import dev_account
+from neurolink.protocol.commitment import commitment, new_salt
+from neurolink.protocol.errors import NotDrawnError
+from neurolink.protocol.params import VerificationMode, minimum_reserve
+from neurolink.protocol.sortition import claim_drawn_slot
+from neurolink.protocol.views import JobPhase, JobStatus, read_job, read_phase, read_slots
 from neurolink.verification.fingerprint import DEFAULT_TOLERANCE, hamming
 from node.worker.samples import verification_jobs
 
@@ -28,6 +36,10 @@ pytestmark = pytest.mark.integration
 
 HONEST = ("none", "split-k", "batch-order")
 ACCOUNTS = (24, 25, 26, 27)  # three honest classes, then the cheater
+LATE = 28  # stakes after the escalating job exists: drawn only for its re-run
+SCRIPTED = tuple(range(29, 35))  # six re-run providers played by the test
+REQUESTER = 1  # create_job's wallet
+BURN = "0x000000000000000000000000000000000000dEaD"
 PAYMENT = 6 * TOKEN
 COLLATERAL = 5 * TOKEN
 
@@ -119,3 +131,95 @@ def test_three_device_classes_settle_a_tolerant_job_and_a_noisy_node_is_burned(
     assert after[:2] == before[:2], "the honest pair keeps its stake"
     fingerprints = {s.provider: s.fingerprint for s in read_slots(network.market, job_id)}
     assert hamming(fingerprints[cheater.address], fingerprints[honest[0].address]) > DEFAULT_TOLERANCE
+
+
+def _escalating_job(network: Network, spec: bytes, host: Host) -> int:
+    return create_job(
+        network,
+        spec,
+        host,
+        payment=PAYMENT,
+        replicas=3,
+        collateral=COLLATERAL,
+        max_gpu_seconds=20,
+        verification=VerificationMode.TOLERANT,
+        tolerance=DEFAULT_TOLERANCE,
+        reserve=minimum_reserve(PAYMENT, 3),
+    )
+
+
+def _ledger_at(network: Network, accounts: list[str], block: int) -> tuple[int, int]:
+    """The market's token balance and what it owes `accounts`, read at one block (nodes withdraw while
+    the test runs; a withdrawal lowers both by the same amount)."""
+    market = network.market.functions
+    owed = sum(market.claimable(a).call(block_identifier=block) for a in accounts)
+    held = network.token.functions.balanceOf(network.market.address).call(block_identifier=block)
+    return held, owed
+
+
+def test_a_disagreement_escalates_the_rerun_decides_and_the_liar_is_burned(
+    network: Network, hosts: list[Host], providers: list[ProviderHome], spec: bytes, nodes: list[NodeProcess]
+) -> None:
+    """Round 1: two honest classes and the noisy node; the noise is dissent, so 7 fresh slots re-run the
+    job: a node that could not be drawn in round 1 (it staked after the job was created) takes one of
+    them on JobEscalated, and six scripted providers repeat the honest result. The re-run sides with the
+    honest pair: the liar is burned, the honest are paid, and every escrowed token is credited."""
+    honest, cheater = providers[:2], providers[3]
+    treasury = network.market.functions.treasury().call()
+    accounts = [p.address for p in providers] + [dev_account(i).address for i in (LATE, *SCRIPTED, REQUESTER)]
+    accounts.append(treasury)
+    stakes = [network.staking.functions.stakeOf(p.address).call() for p in providers]
+    burned = network.token.functions.balanceOf(BURN).call()
+    nodes.extend([*(NodeProcess(p) for p in honest), NodeProcess(cheater, "--fault", "noise")])
+    held_before, owed_before = _ledger_at(network, accounts, network.w3.eth.block_number)
+    job_id = _escalating_job(network, spec, hosts[0])
+    # Staked after the job was created: never drawn in round 1, drawn afresh for the re-run.
+    late = make_provider(network, hosts[2], LATE, emulate="batch-order")
+    for index in SCRIPTED:
+        make_provider(network, hosts[0], index)
+    nodes.append(NodeProcess(late))
+    wait_until(
+        lambda: read_job(network.market, job_id).escalated, 240, f"job {job_id} escalated", process=nodes
+    )
+
+    # Scripted re-run providers repeat the honest result revealed in round 1, once drawn.
+    first = {s.provider: s for s in read_slots(network.market, job_id)}[honest[0].address]
+    senders = [TxSender(network.w3, dev_account(index)) for index in SCRIPTED]
+    salts = {s.address: new_salt() for s in senders}
+    scope = {"chain_id": network.w3.eth.chain_id, "market": network.market.address}
+
+    def claimed_all() -> bool:
+        holders = {s.provider for s in read_slots(network.market, job_id)}
+        for sender in (s for s in senders if s.address not in holders):
+            try:
+                claim_drawn_slot(sender, network.market, network.staking, job_id)
+            except NotDrawnError:
+                return False
+        return True
+
+    wait_until(claimed_all, 120, "scripted re-run claims", process=nodes)
+    for sender in senders:
+        salt = salts[sender.address]
+        c = commitment(job_id, sender.address, first.digest, salt, fingerprint=first.fingerprint, **scope)
+        sender.transact(network.market.functions.commit(job_id, c))
+    revealing = lambda: read_phase(network.market, job_id) is JobPhase.REVEALING  # noqa: E731
+    wait_until(revealing, 120, "re-run reveals open", process=nodes)
+    for sender in senders:
+        reveal = network.market.functions.reveal(
+            job_id, first.digest, first.fingerprint, salts[sender.address]
+        )
+        sender.transact(reveal)
+    wait_settled(network, job_id, 120, f"escalated job {job_id} settled", process=nodes)
+
+    job = read_job(network.market, job_id)
+    assert job.status is JobStatus.SETTLED and job.escalated
+    assert NodeLog(late).has("job queued again: round 1 disagreed: its re-run is drawn", job_id)
+    slots = {s.provider: s for s in read_slots(network.market, job_id)}
+    assert slots[late.address].index >= 3 and slots[late.address].revealed, "the late node ran the re-run"
+    after = [network.staking.functions.stakeOf(p.address).call() for p in providers]
+    assert stakes[3] - after[3] == COLLATERAL, "the liar is burned"
+    assert after[:3] == stakes[:3], "the honest keep their stake"
+    assert network.token.functions.balanceOf(BURN).call() - burned == COLLATERAL, "nobody else burned"
+    # Conservation: whatever the market took in (payment + reserve) it credited to someone.
+    held, owed = _ledger_at(network, accounts, network.w3.eth.block_number)
+    assert held - held_before == owed - owed_before
