@@ -47,6 +47,23 @@ class Settings(BaseModel):
     # without it, "off" never (devnets only: `node run` refuses public chains unsandboxed).
     sandbox: Literal["auto", "required", "off"] = "auto"
     log_json: bool = False
+    # Where device reservations live: "auto" is the broker's Redis when the broker is Redis, else the
+    # embedded SQLite file under `home` (one host); "sqlite", or a redis:// or postgresql:// URL shared
+    # by every host of the provider.
+    device_registry: str = "auto"
+    # This host in the registry (default: its hostname), and the address other hosts reach its job
+    # ranks on (a rank 0 here listens there for the ranks of a job spanning hosts).
+    host_label: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
+    host_address: str = "127.0.0.1"
+    # The network interface ranks of a job spanning hosts talk on (gloo/NCCL socket interface), e.g.
+    # "eth0"; empty: what the job's hostname resolves to, which a sandboxed job cannot resolve.
+    rank_interface: str = Field(default="", pattern=r"^[A-Za-z0-9_.@-]{0,32}$")
+    # A device whose worker has not beaten for this long is dead: its devices are freed and the job
+    # attempt holding it fails (workers beat every fifth of it).
+    worker_dead_after_s: float = Field(default=10.0, gt=0, le=3600)
+    # Start a worker's job sandbox (torch imported) before its first job, so a 1-rank job starts at once;
+    # ranks of multi-rank jobs start sandboxes of their own, so workers running only those may skip it.
+    warm_zygote: bool = True
 
     @field_validator("content_gateways", mode="before")
     @classmethod
@@ -63,6 +80,13 @@ class Settings(BaseModel):
     def gateway_urls(self) -> tuple[str, ...]:
         """The content gateways, in the order they are tried."""
         return tuple(part.strip() for part in self.content_gateways.split(",") if part.strip())
+
+    @property
+    def host(self) -> str:
+        """This host's label in the device registry."""
+        import socket
+
+        return self.host_label or socket.gethostname()
 
     @property
     def content_dir(self) -> Path:

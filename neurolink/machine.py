@@ -33,6 +33,19 @@ def gpu_names() -> list[str]:
     ]
 
 
+def gpu_memory_mib(index: int) -> int:
+    """Memory of GPU `index` in MiB by `nvidia-smi` (0 when it cannot tell)."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    query = [smi, "-i", str(index), "--query-gpu=memory.total", "--format=csv,noheader,nounits"]
+    try:
+        out = subprocess.run(query, capture_output=True, text=True, timeout=10, check=False)
+        return int(out.stdout.strip().splitlines()[0])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return 0
+
+
 def worker_threads(gpus: int, slots: int) -> int:
     """CPU threads of one device worker: one beside a GPU; CPU slots share the cores in fixed shares, so
     results do not depend on load."""

@@ -7,9 +7,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -140,6 +142,16 @@ class Requirements(_Frozen):
     min_vram_mib: int = Field(default=0, ge=0, le=1 << 24)
     tier: str = Field(default="any", pattern=r"^[a-z0-9_-]{1,32}$")
     max_runtime_s: int = Field(default=600, ge=1, le=7 * 24 * 3600)
+    # Whether the ranks may run on several hosts of one provider (a provider prefers one host anyway).
+    spread_hosts: bool = False
+
+    @model_serializer(mode="wrap")
+    def _omit_single_host(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out while false: specs written before the field existed keep their canonical bytes (CIDs).
+        data: dict[str, Any] = handler(self)
+        if not self.spread_hosts:
+            data.pop("spread_hosts", None)
+        return data
 
 
 class Limits(_Frozen):

@@ -46,6 +46,8 @@ NOTES: Final[dict[str, str]] = {
     "Requirements.min_vram_mib": "Memory per device the provider must offer.",
     "Requirements.tier": "Hardware tier name (`any` accepts every tier); it also scales the price.",
     "Requirements.max_runtime_s": "Declared runtime: the job is killed past it; it sizes the commit window.",
+    "Requirements.spread_hosts": "Whether the ranks may run on several hosts of one provider (each rank"
+    " still gets one device; a provider prefers one host). Left out of the canonical JSON while false.",
     "Limits.max_input_bytes": "Largest input a provider downloads.",
     "Limits.max_output_bytes": "Largest result a provider stores.",
     "Limits.max_memory_bytes": "Address-space cap of the job process.",

@@ -33,14 +33,21 @@ app = typer.Typer(
 def workers(
     slots: int | None = typer.Option(None, help="CPU device slots when there is no GPU (default: config)."),
     loglevel: str = typer.Option("WARNING", help="Celery log level of each worker."),
+    host_label: str = typer.Option(
+        None, "--host-label", help="This host's name in the device registry (default: config, else hostname)."
+    ),
+    host_address: str = typer.Option(
+        None, help="Address other hosts reach this host's job ranks on (default: config, else 127.0.0.1)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Start one Celery worker per GPU (or CPU slot) and keep them running until interrupted."""
+    """Start one Celery worker per GPU (or CPU slot) and keep them running until interrupted; with a
+    cluster registry (Redis or PostgreSQL), run it on every host of the provider."""
     from neurolink.config import load_settings
     from node.worker.errors import DevicesUnavailableError
     from node.worker.pool import WorkerPool
 
-    settings = load_settings()
+    settings = load_settings(host_label=host_label, host_address=host_address)
     stop = False
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -52,9 +59,12 @@ def workers(
         devices = pool.start(loglevel=loglevel)
         pool.wait_ready()
         emit(
-            {"devices": [{"id": d.device_id, "queue": d.queue, "pid": d.pid} for d in devices]},
+            {
+                "host": settings.host,
+                "devices": [{"id": d.device_id, "queue": d.queue, "pid": d.pid} for d in devices],
+            },
             as_json,
-            "\n".join(f"{d.device_id}  queue {d.queue}  pid {d.pid}" for d in devices)
+            "\n".join(f"{settings.host}  {d.device_id}  queue {d.queue}  pid {d.pid}" for d in devices)
             + f"\n{len(devices)} workers ready; logs in {pool.log_dir}. Ctrl-C stops them.",
         )
         try:
@@ -65,6 +75,47 @@ def workers(
         dead = [queue for queue, p in pool.processes.items() if p.poll() is not None]
         if dead:
             raise DevicesUnavailableError(f"worker {dead[0]} exited; see {pool.log_dir / dead[0]}.log")
+
+
+def _devices_by_host(settings: "Settings", host: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    from node.worker.cluster_registry import open_registry
+    from node.worker.registry import device_report
+
+    registry = open_registry(settings)
+    try:
+        rows = device_report(registry)
+    finally:
+        registry.close()
+    hosts: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if host is None or row["host"] == host:
+            hosts.setdefault(row["host"], []).append(row)
+    return hosts
+
+
+def _hosts_text(hosts: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = []
+    for host, rows in hosts.items():
+        states = [r["state"] for r in rows]
+        summary = ", ".join(f"{states.count(s)} {s}" for s in ("free", "reserved", "dead") if s in states)
+        lines.append(f"host {host}: {summary}")
+        for r in rows:
+            held = f"  job {r['job_id']}" if r["job_id"] else ""
+            age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.1f}s ago"
+            lines.append(f"  {r['device']:8} {r['queue']:28} {r['state']:8} beat {age}{held}")
+    return lines or ["no devices registered"]
+
+
+@app.command()
+def devices(
+    host_label: str = typer.Option(None, "--host-label", help="Only this host's devices."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Every host's devices in the registry with their state (free, reserved, dead): no chain needed."""
+    from neurolink.config import load_settings
+
+    hosts = _devices_by_host(load_settings(), host_label)
+    emit({"hosts": hosts}, as_json, "\n".join(_hosts_text(hosts)))
 
 
 @app.command()
@@ -321,6 +372,8 @@ def _read_ledger(args: NodeArgs) -> tuple[str, "Chain", "Ledger"]:
 def status(*, args: NodeArgs) -> None:
     """Stake, locked collateral, jobs by state, earnings and slashes (no password needed)."""
     address, chain, ledger = _read_ledger(args)
+    settings, _ = args.context()
+    hosts = _devices_by_host(settings)
     info = chain.market.stake_info(address)
     totals = ledger.totals()
     data = {
@@ -338,6 +391,8 @@ def status(*, args: NodeArgs) -> None:
         "claimable": chain.market.claimable(address),
         "unstake_available_at": info["unstake_available_at"],
         "cursor": ledger.cursor(),
+        # Every host's devices in the registry, with their state.
+        "hosts": hosts,
     }
     amounts = ("stake", "locked", "free", "unstaking", "earned", "slashed", "claimable")
     shown = {
@@ -345,7 +400,9 @@ def status(*, args: NodeArgs) -> None:
         **{k: tokens(int(str(data[k]))) for k in amounts},
         "unstake_available_at": when(info["unstake_available_at"]),
     }
-    args.emit(data, "\n".join(f"{key}: {value}" for key, value in shown.items()))
+    del shown["hosts"]
+    lines = [f"{key}: {value}" for key, value in shown.items()]
+    args.emit(data, "\n".join([*lines, *_hosts_text(hosts)]))
 
 
 quarantine = typer.Typer(

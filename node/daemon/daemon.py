@@ -271,7 +271,13 @@ class Daemon:
         from node.daemon.metrics import Readings
 
         claimable = self.market.claimable(self.me)
-        readings = Readings(self.watcher.head, self.watcher.lag, claimable, self.step_errors)
+        readings = Readings(
+            self.watcher.head,
+            self.watcher.lag,
+            claimable,
+            self.step_errors,
+            devices=tuple(self.dispatcher.device_report()),
+        )
         metrics.update(self.ledger, readings)
 
     # -- error boundaries ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from neurolink.errors import NeuroLinkError
 from node.daemon.errors import is_transient
@@ -76,6 +76,12 @@ class JobDispatcher:
         self._runner = Dispatcher(self.settings)
         self._on_done = on_done
         self._started = True
+
+    def device_report(self) -> list[dict[str, Any]]:
+        """The provider's devices on every host with their state (empty before start)."""
+        from node.worker.registry import device_report
+
+        return device_report(self._runner.registry) if self._runner is not None else []
 
     def stop(self) -> None:
         """Stop handing out work; running threads are abandoned (daemon threads die with the process)."""

@@ -1,9 +1,9 @@
 """Prometheus metrics of a node: jobs by phase (quarantined included), earnings, slashes, device busy
-time, chain lag, failed steps."""
+time, chain lag, failed steps, and every device of every host by state."""
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from node.daemon.ledger import Ledger, Phase
 
@@ -21,6 +21,8 @@ class Readings:
     lag: int
     claimable: int
     step_errors: int
+    # The provider's devices on every host (node.worker.registry.device_report rows); empty if unknown.
+    devices: tuple[dict[str, Any], ...] = ()
 
 
 class NodeMetrics:
@@ -62,6 +64,24 @@ class NodeMetrics:
             "Steps of the daemon's loop that raised since it started (each retried or quarantined)",
             registry=self.registry,
         )
+        self.device_state = Gauge(
+            "neurolink_node_device_up",
+            "1 for each device in its current state (free, reserved, dead), by host",
+            ["host", "device", "queue", "state"],
+            registry=self.registry,
+        )
+        self.host_devices = Gauge(
+            "neurolink_node_host_devices",
+            "Devices per host by state",
+            ["host", "state"],
+            registry=self.registry,
+        )
+        self.heartbeat_age = Gauge(
+            "neurolink_node_device_heartbeat_age_seconds",
+            "Seconds since the device's worker last beat",
+            ["host", "device", "queue"],
+            registry=self.registry,
+        )
         self._server: WSGIServer | None = None
 
     def start(self) -> None:
@@ -91,3 +111,23 @@ class NodeMetrics:
         self.head.set(readings.head)
         self.claimable.set(readings.claimable)
         self.step_errors.set(readings.step_errors)
+        self._update_devices(readings.devices)
+
+    def _update_devices(self, devices: tuple[dict[str, Any], ...]) -> None:
+        # Rebuilt each tick: a deregistered device or a vanished host leaves no stale series behind.
+        self.device_state.clear()
+        self.host_devices.clear()
+        self.heartbeat_age.clear()
+        per_host: dict[tuple[str, str], int] = {}
+        for d in devices:
+            self.device_state.labels(
+                host=d["host"], device=d["device"], queue=d["queue"], state=d["state"]
+            ).set(1)
+            if d["heartbeat_age_s"] is not None:
+                self.heartbeat_age.labels(host=d["host"], device=d["device"], queue=d["queue"]).set(
+                    d["heartbeat_age_s"]
+                )
+            per_host[d["host"], d["state"]] = per_host.get((d["host"], d["state"]), 0) + 1
+        for host in {h for h, _ in per_host}:
+            for state in ("free", "reserved", "dead"):
+                self.host_devices.labels(host=host, state=state).set(per_host.get((host, state), 0))

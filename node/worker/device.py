@@ -7,6 +7,8 @@ from typing import Any
 ENV_DEVICE_KIND = "NEUROLINK_DEVICE_KIND"
 ENV_DEVICE_INDEX = "NEUROLINK_DEVICE_INDEX"
 ENV_DEVICE_THREADS = "NEUROLINK_DEVICE_THREADS"
+# The worker's queue: the device it heartbeats for in the registry.
+ENV_DEVICE_QUEUE = "NEUROLINK_DEVICE_QUEUE"
 # Test-only: a worker started with this runs .pt2 archives unvetted, to show the sandbox alone holds.
 ENV_UNSAFE_NO_VETTING = "NEUROLINK_UNSAFE_NO_PT2_VETTING"
 

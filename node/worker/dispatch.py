@@ -1,5 +1,6 @@
 """The dispatch API the node daemon calls: stage inputs, reserve devices, run every rank, collect."""
 
+import random
 import re
 import shutil
 import socket
@@ -13,6 +14,7 @@ from typing import Any
 from neurolink.config import Settings
 from neurolink.spec import JobSpec
 from node.worker.app import TASK_RUN_RANK, make_app
+from node.worker.cluster_registry import open_registry
 from node.worker.errors import (
     ERRORS_BY_CODE,
     ExecutionError,
@@ -20,13 +22,19 @@ from node.worker.errors import (
     InvalidJobError,
     MissingInputError,
     NoReplyError,
+    WorkerCrashedError,
 )
-from node.worker.registry import DeviceRegistry
+from node.worker.registry import Device
 from node.worker.sandbox import bwrap_path, start_net_holder
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # Time allowed beyond the job's own deadline for the worker to report back.
 REPORT_GRACE_S = 10.0
+# How often a dispatcher waiting on ranks checks that their workers still beat.
+LIVENESS_CHECK_S = 0.25
+# Rendezvous ports on another host are picked blind (the dispatcher cannot probe them): a clash fails
+# the attempt, which is run again.
+_REMOTE_PORTS = (20000, 60000)
 # Errors a rank reports because a peer failed; the peer's own error is the one worth raising.
 _CONSEQUENTIAL = {"WorkloadFailed", "Timeout", "WorkerCrashed"}
 
@@ -46,13 +54,16 @@ class JobResult:
     # Every rank ran in the OS sandbox (False only where the node allows running without one).
     sandboxed: bool = False
     peak_rss_bytes: int = 0
+    # The device queues the ranks ran on, rank by rank (unique per host in a cluster registry).
+    queues: tuple[str, ...] = ()
 
     def read_bytes(self) -> bytes:
         return self.result_path.read_bytes()
 
 
 class Dispatcher:
-    """Runs jobs on this host's device workers: all ranks of a job start together or not at all.
+    """Runs jobs on the provider's device workers (this host's, or every host's with a cluster registry):
+    all ranks of a job start together or not at all; a job spans hosts only when its spec allows it.
 
     `run(job_id, spec, inputs, timeout)`: `inputs` maps each name in `spec.inputs` to its bytes or
     to a local file; bytes are written to `<home>/jobs/<job_id>/inputs/`, paths are passed as is.
@@ -61,7 +72,7 @@ class Dispatcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = make_app(settings)
-        self.registry = DeviceRegistry(settings.home / "devices.sqlite")
+        self.registry = open_registry(settings)
         self.jobs_dir = settings.home / "jobs"
 
     def run(
@@ -82,27 +93,34 @@ class Dispatcher:
         staged = self._stage(spec, inputs, job_dir / "inputs")
         count = spec.requirements.gpu_count
         devices = self.registry.reserve(
-            job_id, count, lease_s=budget + REPORT_GRACE_S, wait_s=wait_for_devices
+            job_id,
+            count,
+            lease_s=budget + REPORT_GRACE_S,
+            wait_s=wait_for_devices,
+            spread=spec.requirements.spread_hosts,
         )
         try:
-            queues = [d.queue for d in devices]
-            with self._job_network(len(queues)) as net_holder:
+            # A job network of its own only works where the dispatcher runs: ranks elsewhere keep
+            # their host's network (docs/OPERATIONS.md, "Workers on many hosts").
+            here = {d.host for d in devices} == {self.settings.host}
+            with self._job_network(len(devices), here) as net_holder:
                 return self._run_ranks(
                     job_id=job_id,
                     spec=spec,
                     staged=staged,
                     job_dir=job_dir,
-                    queues=queues,
+                    devices=devices,
                     budget=budget,
                     net_holder=net_holder,
+                    host_network=not here and len(devices) > 1,
                 )
         finally:
             self.registry.release(job_id)
 
     @contextmanager
-    def _job_network(self, world: int) -> Iterator[int | None]:
+    def _job_network(self, world: int, here: bool) -> Iterator[int | None]:
         """The pid owning a loopback-only network for this job's ranks alone (None: one rank)."""
-        if world == 1 or self.settings.sandbox == "off" or bwrap_path() is None:
+        if world == 1 or not here or self.settings.sandbox == "off" or bwrap_path() is None:
             yield None
             return
         holder = start_net_holder()
@@ -145,13 +163,15 @@ class Dispatcher:
         spec: JobSpec,
         staged: dict[str, str],
         job_dir: Path,
-        queues: list[str],
+        devices: list[Device],
         budget: float,
         net_holder: int | None,
+        host_network: bool,
     ) -> JobResult:
-        world = len(queues)
+        world = len(devices)
+        queues = [d.queue for d in devices]
         deadline = time.time() + budget
-        rendezvous = f"tcp://127.0.0.1:{_free_port()}" if world > 1 else None
+        rendezvous = _rendezvous(devices, host_network) if world > 1 else None
         spec_json = spec.canonical_json().decode()
         sent = time.perf_counter()
         pending = [
@@ -167,6 +187,7 @@ class Dispatcher:
                     "deadline": deadline,
                     "rendezvous": rendezvous,
                     "net_holder": net_holder,
+                    "host_network": host_network,
                     "sent_at": time.time(),
                 },
                 queue=queue,
@@ -178,24 +199,41 @@ class Dispatcher:
         replies: list[dict[str, Any]] = []
         try:
             for result in pending:
-                left = deadline + REPORT_GRACE_S - time.time()
-                try:
-                    replies.append(result.get(timeout=max(0.1, left), interval=0.005, propagate=False))
-                except Exception as exc:  # celery.exceptions.TimeoutError and broker errors alike
-                    if type(exc).__name__ == "TimeoutError":
-                        # A lost reply (broker restarted, worker gone) says nothing about the job.
-                        raise NoReplyError(
-                            f"job {job_id}: no reply from rank {len(replies)} in time"
-                        ) from exc
-                    raise ExecutionError(f"job {job_id}: rank {len(replies)} failed: {exc}") from exc
+                while True:
+                    left = deadline + REPORT_GRACE_S - time.time()
+                    try:
+                        reply = result.get(
+                            timeout=max(0.1, min(left, LIVENESS_CHECK_S)), interval=0.005, propagate=False
+                        )
+                        break
+                    except Exception as exc:  # celery.exceptions.TimeoutError and broker errors alike
+                        if type(exc).__name__ != "TimeoutError":
+                            raise ExecutionError(f"job {job_id}: rank {len(replies)} failed: {exc}") from exc
+                        if left <= LIVENESS_CHECK_S:
+                            # A lost reply (broker restarted, worker gone) says nothing about the job.
+                            raise NoReplyError(
+                                f"job {job_id}: no reply from rank {len(replies)} in time"
+                            ) from exc
+                        self._check_alive(job_id, devices)
+                replies.append(reply)
         finally:
             for result in pending:
                 result.forget()
         wall = time.perf_counter() - sent
-        return self._collect(job_id, replies, wall)
+        return self._collect(job_id, replies, wall, tuple(queues))
+
+    def _check_alive(self, job_id: str, devices: list[Device]) -> None:
+        """Fail the attempt as soon as a worker of the job stops beating: its rank will never answer,
+        and the daemon runs the job again on the devices that are left."""
+        dead = self.registry.dead(d.queue for d in devices)
+        if dead:
+            where = ", ".join(f"{d.queue} on {d.host or '?'}" for d in dead)
+            raise WorkerCrashedError(f"job {job_id}: worker lost mid-job ({where}: no heartbeat)")
 
     @staticmethod
-    def _collect(job_id: str, replies: list[dict[str, Any]], wall: float) -> JobResult:
+    def _collect(
+        job_id: str, replies: list[dict[str, Any]], wall: float, queues: tuple[str, ...]
+    ) -> JobResult:
         failures = [r for r in replies if not (isinstance(r, dict) and r.get("ok"))]
         if failures:
             errors = [r.get("error", {}) if isinstance(r, dict) else {"message": str(r)} for r in failures]
@@ -217,6 +255,7 @@ class Dispatcher:
             timings=timings,
             sandboxed=all(bool(r.get("sandboxed")) for r in replies),
             peak_rss_bytes=max(int(r.get("peak_rss_bytes", 0)) for r in replies),
+            queues=queues,
         )
 
 
@@ -225,6 +264,15 @@ def _file_size(name: str, path: Path) -> int:
         return path.stat().st_size
     except OSError as exc:
         raise MissingInputError(f"input {name!r}: cannot read {path}: {exc}") from exc
+
+
+def _rendezvous(devices: list[Device], host_network: bool) -> str:
+    """Where the ranks meet: rank 0's host address when the job spans hosts, else loopback."""
+    if not host_network:
+        return f"tcp://127.0.0.1:{_free_port()}"
+    hosts = {d.host for d in devices}
+    address = devices[0].address if len(hosts) > 1 else "127.0.0.1"
+    return f"tcp://{address}:{random.randint(*_REMOTE_PORTS)}"
 
 
 def _free_port() -> int:

@@ -43,10 +43,13 @@ _INPUT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _RESULT_NAMES = {"application/json": "result.json", "application/vnd.safetensors": "result.safetensors"}
 
 
-def job_env(device: dict[str, Any]) -> dict[str, str]:
-    """The whole environment of a job process: thread counts and its device, nothing of the node."""
+def job_env(device: dict[str, Any], interface: str = "") -> dict[str, str]:
+    """The whole environment of a job process: thread counts and its device, nothing of the node; the
+    network interface of a rank whose peers are on other hosts."""
     threads = str(device["threads"])
+    nic = {"GLOO_SOCKET_IFNAME": interface, "NCCL_SOCKET_IFNAME": interface} if interface else {}
     return {
+        **nic,
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
         "TMPDIR": "/tmp",
@@ -62,11 +65,19 @@ def job_env(device: dict[str, Any]) -> dict[str, str]:
 class Zygote:
     """This worker's job-process factory: started once, restarted after it dies or hangs."""
 
-    def __init__(self, settings: Settings, device: dict[str, Any], net_holder: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        device: dict[str, Any],
+        net_holder: int | None = None,
+        host_network: bool = False,
+    ) -> None:
         self.settings = settings
         self.device = device
         # None: a private network; else the pid owning the network of one multi-rank job.
         self.net_holder = net_holder
+        # A rank of a job spanning hosts: the host's network, where its peers are reachable.
+        self.host_network = host_network
         self.exchange = settings.home / "sandbox" / str(device["id"]).replace(":", "")
         self.process: subprocess.Popen[bytes] | None = None
         self.sandboxed = False
@@ -84,7 +95,7 @@ class Zygote:
         for sub in ("in", "out"):
             (self.exchange / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.exchange, 0o700)
-        env = job_env(self.device)
+        env = job_env(self.device, self.settings.rank_interface if self.host_network else "")
         mode = self.settings.sandbox
         if mode != "off" and sandbox.bwrap_path() is not None:
             command = sandbox.zygote_command(
@@ -93,6 +104,7 @@ class Zygote:
                 env=env,
                 gpu=self.device["kind"] == "cuda",
                 net_holder=self.net_holder,
+                host_network=self.host_network,
             )
             self.sandboxed, child_env = True, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         elif mode == "required":
@@ -190,15 +202,19 @@ def warm_up() -> None:
 
 
 def run_isolated(
-    job: dict[str, Any], timeout_s: float, z: Zygote | None = None, net_holder: int | None = None
+    job: dict[str, Any],
+    timeout_s: float,
+    z: Zygote | None = None,
+    net_holder: int | None = None,
+    host_network: bool = False,
 ) -> dict[str, Any]:
     """Run one rank in a fresh sandboxed process; a structured reply whatever happens to it.
 
-    A rank of a multi-rank job (`net_holder` given) gets a zygote of its own inside that job's
-    network, started for this rank and stopped after it.
+    A rank of a multi-rank job (`net_holder` given, or `host_network` for one spanning hosts) gets a
+    zygote of its own inside that job's network, started for this rank and stopped after it.
     """
-    if net_holder is not None:
-        own = Zygote(zygote().settings, zygote().device, net_holder)
+    if net_holder is not None or host_network:
+        own = Zygote(zygote().settings, zygote().device, net_holder, host_network)
         try:
             return run_isolated(job, timeout_s, own)
         finally:

@@ -8,12 +8,13 @@ import uuid
 from types import TracebackType
 
 from neurolink.config import Settings
-from neurolink.machine import gpu_names, worker_threads
+from neurolink.machine import gpu_memory_mib, gpu_names, worker_threads
 from neurolink.processes import stop_processes
 from node.worker.app import TASK_PING, make_app
-from node.worker.device import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_THREADS
+from node.worker.cluster_registry import open_registry
+from node.worker.device import ENV_DEVICE_INDEX, ENV_DEVICE_KIND, ENV_DEVICE_QUEUE, ENV_DEVICE_THREADS
 from node.worker.errors import DevicesUnavailableError
-from node.worker.registry import Device, DeviceRegistry
+from node.worker.registry import Device
 
 # What a worker inherits from the node's environment: never NEUROLINK_PASSWORD or other secrets.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "VIRTUAL_ENV")
@@ -43,6 +44,7 @@ class WorkerPool:
         slots: int | None = None,
         gpus: int | None = None,
         extra_env: dict[str, str] | None = None,
+        device_class: str = "",
     ) -> None:
         self.settings = settings
         self.extra_env = dict(extra_env or {})
@@ -50,12 +52,20 @@ class WorkerPool:
         self.slots = self.gpus or slots or settings.cpu_slots
         self.kind = "cuda" if self.gpus else "cpu"
         self.threads = worker_threads(self.gpus, self.slots)
-        self.registry = DeviceRegistry(settings.home / "devices.sqlite")
+        self.registry = open_registry(settings)
+        # What `node register` measured for these devices, where the caller knows it.
+        self.device_class = device_class
         self.log_dir = settings.home / "logs"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def queue(self, index: int) -> str:
-        return f"{self.settings.queue_prefix}.dev{index}"
+        """`<prefix>.dev<i>`; with a host label, `<prefix>.<label>.dev<i>`, unique across the cluster."""
+        label = self.settings.host_label
+        return (
+            f"{self.settings.queue_prefix}.{label}.dev{index}"
+            if label
+            else f"{self.settings.queue_prefix}.dev{index}"
+        )
 
     def start(self, loglevel: str = "WARNING") -> list[Device]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -68,6 +78,7 @@ class WorkerPool:
                 ENV_DEVICE_KIND: self.kind,
                 ENV_DEVICE_INDEX: str(index),
                 ENV_DEVICE_THREADS: str(self.threads),
+                ENV_DEVICE_QUEUE: queue,
                 "OMP_NUM_THREADS": str(self.threads),
             }
             if self.gpus:
@@ -83,9 +94,28 @@ class WorkerPool:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             log.close()
             self.processes[queue] = process
-            devices.append(Device(queue, f"{self.kind}:{index}", self.kind, process.pid))
+            devices.append(
+                Device(
+                    queue,
+                    f"{self.kind}:{index}",
+                    self.kind,
+                    process.pid,
+                    host=self.settings.host,
+                    address=self.settings.host_address,
+                    memory_mib=self._memory_mib(index),
+                    device_class=self.device_class,
+                )
+            )
         self.registry.register(devices)
         return devices
+
+    def _memory_mib(self, index: int) -> int:
+        """A GPU's memory (nvidia-smi), else the host's memory shared by the CPU slots."""
+        if self.gpus:
+            return gpu_memory_mib(index)
+        import psutil
+
+        return int(psutil.virtual_memory().total) // (1024 * 1024) // self.slots
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until every worker answers a ping (so its queue is consumed)."""

@@ -128,15 +128,19 @@ def zygote_command(
     env: dict[str, str],
     gpu: bool,
     net_holder: int | None,
+    host_network: bool = False,
 ) -> list[str]:
-    """The command that starts the zygote inside bubblewrap (`exchange` holds `in/` and `out/`)."""
+    """The command that starts the zygote inside bubblewrap (`exchange` holds `in/` and `out/`).
+
+    `host_network`: the job keeps the host's network, for a rank of a job spanning hosts (its peers are
+    elsewhere); every other job gets a network of its own (`net_holder`'s, or a fresh empty one)."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailableError(f"{BWRAP} is not installed")
     args = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
     args += ["--hostname", "neurolink-job", "--die-with-parent", "--new-session"]
-    if net_holder is None:
+    if net_holder is None and not host_network:
         args.append("--unshare-net")
     args += _system_binds()
     args += _python_binds(home)

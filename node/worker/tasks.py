@@ -4,7 +4,7 @@ import time
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 from neurolink.verification import emulation
 from node.worker import cheats
@@ -13,11 +13,25 @@ from node.worker.device import this_device, vetting_enabled
 from node.worker.errors import JobTimeoutError, failure_reply
 
 
+@worker_init.connect  # type: ignore[untyped-decorator]
+def _heartbeat(**_: Any) -> None:
+    import os
+
+    from neurolink.config import load_settings
+    from node.worker.cluster_registry import start_heartbeat
+    from node.worker.device import ENV_DEVICE_QUEUE
+
+    queue = os.environ.get(ENV_DEVICE_QUEUE)
+    if queue:  # a worker started by a pool (never one a test runs in-process)
+        start_heartbeat(load_settings(), queue)
+
+
 @worker_ready.connect  # type: ignore[untyped-decorator]
 def _warm(**_: Any) -> None:
-    from node.worker.executor import warm_up
+    from node.worker.executor import warm_up, zygote
 
-    warm_up()
+    if zygote().settings.warm_zygote:
+        warm_up()
 
 
 # No autoretry: a rank retried alone would wait for peers that already gave up. Redelivery after a
@@ -34,6 +48,7 @@ def run_rank(
     deadline: float,
     rendezvous: str | None = None,
     net_holder: int | None = None,
+    host_network: bool = False,
     sent_at: float | None = None,
 ) -> dict[str, Any]:
     """Run rank `rank` of job `job_id` on this worker's device until `deadline` (epoch seconds)."""
@@ -60,7 +75,7 @@ def run_rank(
         "emulation": emulation.from_env().value,
         "cheat": cheats.from_env().value,
     }
-    reply = run_isolated(job, left, net_holder=net_holder)
+    reply = run_isolated(job, left, net_holder=net_holder, host_network=host_network)
     timings = reply.setdefault("timings", {})
     if sent_at is not None:
         timings["queue_s"] = max(0.0, started - sent_at)
