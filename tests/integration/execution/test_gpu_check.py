@@ -14,11 +14,16 @@ from node.worker.gpucheck import MemoryCase, MiB, Plan, run
 ROOT = Path(__file__).resolve().parents[3]
 
 
-# About 2 minutes on an idle 2-core machine (most of it the 2-rank jobs' sandbox starts); more under load.
+# Every check but the 2-rank workloads (their sandbox starts take most of the time, and multi-rank jobs
+# run in tests/integration/execution/test_execution.py): the suite's time budget is tight.
+CHECKS = ["workers", "workloads_1", "determinism", "memory_limit", "timeout", "gemm"]
+
+
 @pytest.mark.timeout(900)
 def test_cpu_dry_run_passes_every_check() -> None:
+    script = [sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--device", "cpu", "--json"]
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--device", "cpu", "--json", "--runs", "1"],
+        [*script, "--runs", "1", "--only", ",".join(CHECKS)],
         capture_output=True,
         text=True,
         timeout=840,
@@ -31,16 +36,13 @@ def test_cpu_dry_run_passes_every_check() -> None:
     assert report["status"] == "ok" and report["failed"] == []
     assert len(report["commit"]) == 40 and report["bench"] == "gpu_check-cpu"
     checks = report["checks"]
-    assert list(checks) == [
-        "workers", "workloads_1", "workloads_all", "determinism", "memory_limit", "timeout", "gemm",
-    ]  # fmt: skip
+    assert list(checks) == CHECKS
     assert all(check["ok"] for check in checks.values())
     assert checks["workers"]["kind"] == "cpu" and len(checks["workers"]["devices"]) == 2
-    for name, ranks in (("workloads_1", 1), ("workloads_all", 2)):
-        assert checks[name]["ranks"] == ranks
-        for job in ("benchmark", "inference", "train"):
-            assert checks[name][job]["same_bytes_twice"] and len(checks[name][job]["devices"]) == ranks
-    assert checks["workloads_all"]["backend"] == "gloo"
+    one = checks["workloads_1"]
+    assert one["ranks"] == 1
+    for job in ("benchmark", "inference", "train"):
+        assert one[job]["same_bytes_twice"] and len(one[job]["devices"]) == 1
     determinism = checks["determinism"]
     assert determinism["same_class_twice"] and determinism["class_ids"][0]["cpu"].startswith("0x")
     assert checks["memory_limit"]["host"]["code"] == "OutOfMemory"
