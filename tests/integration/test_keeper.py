@@ -12,6 +12,7 @@ from neurolink.devnet.accounts import dev_account
 from neurolink.devnet.anvil import Anvil, start_anvil
 from neurolink.devnet.bootstrap import deploy_devnet, fund, register_provider
 from neurolink.protocol.contracts import Contracts
+from neurolink.protocol.params import Capabilities
 from neurolink.protocol.plan import DEVNET_TUNING
 from neurolink.protocol.sortition import claim_drawn_slot
 from neurolink.protocol.views import JobPhase
@@ -28,7 +29,11 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Anvil, Con
         contracts = Contracts.bind(w3, deploy_devnet(w3, settings))
         for index in (1, 2):
             fund(contracts, dev_account(index))
-        register_provider(contracts, dev_account(2), 200 * 10**18)  # above the 100-token minimum
+        # Above the 100-token minimum; a determinism class, as exact multi-replica jobs require.
+        caps = Capabilities(
+            gpu_count=1, vram_mb=16_384, tier=0, price_per_gpu_second=0, device_class=b"\x0c" * 32
+        )
+        register_provider(contracts, dev_account(2), 200 * 10**18, caps)
         yield node, contracts
 
 
