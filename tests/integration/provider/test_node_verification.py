@@ -84,7 +84,8 @@ def nodes() -> Iterator[list[NodeProcess]]:
     stop_all(started)
 
 
-def _tolerant_job(network: Network, spec: bytes, host: Host) -> int:
+def _tolerant_job(network: Network, spec: bytes, host: Host, reserve: int = 0) -> int:
+    """A k = 3 tolerant job of `spec` at the default tolerance; a reserve lets a dissent escalate."""
     return create_job(
         network,
         spec,
@@ -95,6 +96,7 @@ def _tolerant_job(network: Network, spec: bytes, host: Host) -> int:
         max_gpu_seconds=20,
         verification=VerificationMode.TOLERANT,
         tolerance=DEFAULT_TOLERANCE,
+        reserve=reserve,
     )
 
 
@@ -133,21 +135,6 @@ def test_three_device_classes_settle_a_tolerant_job_and_a_noisy_node_is_burned(
     assert hamming(fingerprints[cheater.address], fingerprints[honest[0].address]) > DEFAULT_TOLERANCE
 
 
-def _escalating_job(network: Network, spec: bytes, host: Host) -> int:
-    return create_job(
-        network,
-        spec,
-        host,
-        payment=PAYMENT,
-        replicas=3,
-        collateral=COLLATERAL,
-        max_gpu_seconds=20,
-        verification=VerificationMode.TOLERANT,
-        tolerance=DEFAULT_TOLERANCE,
-        reserve=minimum_reserve(PAYMENT, 3),
-    )
-
-
 def _ledger_at(network: Network, accounts: list[str], block: int) -> tuple[int, int]:
     """The market's token balance and what it owes `accounts`, read at one block (nodes withdraw while
     the test runs; a withdrawal lowers both by the same amount)."""
@@ -171,7 +158,7 @@ def test_a_disagreement_escalates_the_rerun_decides_and_the_liar_is_burned(
     stakes = [network.staking.functions.stakeOf(p.address).call() for p in providers]
     burned = network.token.functions.balanceOf(BURN).call()
     held_before, owed_before = _ledger_at(network, accounts, network.w3.eth.block_number)
-    job_id = _escalating_job(network, spec, hosts[0])
+    job_id = _tolerant_job(network, spec, hosts[0], reserve=minimum_reserve(PAYMENT, 3))
     # Staked after the job was created, and its node watches from a later block: it never sees
     # JobCreated, so only JobEscalated can bring the job to it (and its stake counts for the re-run).
     late = make_provider(network, hosts[2], LATE, emulate="batch-order")
