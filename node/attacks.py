@@ -361,10 +361,13 @@ def _in_one_block(network: Network, calls: Sequence[tuple[Actor, Any]]) -> list[
     w3 = network.w3
     w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
-        # A fixed gas limit: an estimate runs each call alone, against a block without the others.
+        # A fixed gas limit: an estimate runs each call alone, against a block without the others. A
+        # high tip: a node's claim that reaches the mempool before the block is mined is ordered after
+        # these (anvil orders a block by fee), as an attacker outbidding nodes would have it.
+        fees = {"maxFeePerGas": 200 * 10**9, "maxPriorityFeePerGas": 100 * 10**9}
         sent = [
             actor.sender.broadcast(
-                actor.sender.sign({**actor.sender.build(fn), "gas": 1_000_000}, fn.fn_name)
+                actor.sender.sign({**actor.sender.build(fn), "gas": 1_000_000}, fn.fn_name, fees=fees)
             )
             for actor, fn in calls
         ]
