@@ -453,23 +453,27 @@ class Daemon:
         self.ledger.update_job(job_id, Phase.QUEUED, reason=why)
         log.info(f"job queued again: {why}", extra={"job_id": job_id})
 
-    def _won(self, job_id: int, slot: SlotState, winning: str) -> bool:
+    def _won(self, chain_job: ChainJob, slot: SlotState, winning: str) -> bool:
         """Whether our reveal is in the winning group: the winning digest, or (tolerant jobs) a
         fingerprint within the job's tolerance of the winning reveal's."""
         if not slot.revealed:
             return False
         if "0x" + slot.digest.hex() == winning:
             return True
-        chain_job = self.market.job(job_id)
         if not chain_job.tolerant:
             return False
         from neurolink.verification.fingerprint import hamming
 
-        centre = next(s for s in self.market.slots(job_id) if s.revealed and "0x" + s.digest.hex() == winning)
+        slots = self.market.slots(chain_job.job_id)
+        centre = next(s for s in slots if s.revealed and "0x" + s.digest.hex() == winning)
         return hamming(slot.fingerprint, centre.fingerprint) <= chain_job.tolerance
 
-    def _rerun_share(self, job_id: int) -> int:
-        chain_job = self.market.job(job_id)
+    @staticmethod
+    def _paid(chain_job: ChainJob, slot: SlotState, round_one: int) -> int:
+        """What a paid slot was credited: `round_one` for a slot of round 1, a re-run slot's share of
+        the reserve otherwise."""
+        if slot.index < chain_job.replicas:
+            return round_one
         return chain_job.reserve // (2 * chain_job.replicas + 1)
 
     def _settled(self, job: JobRow, args: dict[str, Any]) -> None:
@@ -478,10 +482,9 @@ class Daemon:
         if slot is None:
             self._close(job, Phase.LOST, "settled without our claim")
             return
-        if self._won(job.job_id, slot, winning):
-            rerun = slot.index >= int(job.info.get("replicas", 0) or self.market.job(job.job_id).replicas)
-            earned = self._rerun_share(job.job_id) if rerun else int(args["rewardPerWinner"])
-            slashed = 0
+        chain_job = self.market.job(job.job_id)
+        if self._won(chain_job, slot, winning):
+            earned, slashed = self._paid(chain_job, slot, int(args["rewardPerWinner"])), 0
         else:
             earned, slashed = 0, int(job.info.get("collateral", 0))
         self.ledger.update_job(job.job_id, Phase.SETTLED, earned=earned, slashed=slashed, reason="")
@@ -495,9 +498,9 @@ class Daemon:
         # only the silent slots are slashed.
         revealed = bool(slot and slot.revealed)
         slashed = int(job.info.get("collateral", 0)) if no_quorum and slot and not revealed else 0
-        earned = int(args.get("paidPerRevealer", 0)) if no_quorum and revealed else 0
-        if earned and slot and slot.index >= int(job.info.get("replicas", 0)):
-            earned = self._rerun_share(job.job_id)
+        earned = 0
+        if no_quorum and slot and revealed:
+            earned = self._paid(self.market.job(job.job_id), slot, int(args.get("paidPerRevealer", 0)))
         reason = f"job failed on-chain ({'NoQuorum' if no_quorum else 'UnderClaimed'})"
         self.ledger.update_job(
             job.job_id, Phase.SETTLED if slot else Phase.LOST, earned=earned, slashed=slashed, reason=reason
@@ -681,10 +684,14 @@ class Daemon:
             self.ledger.update_job(job.job_id, Phase.QUEUED)
 
     def _fingerprint_seed(self, chain_job: ChainJob) -> bytes | None:
-        """Tolerant jobs with more than one replica compare fingerprints, seeded by the job."""
-        if not chain_job.tolerant or chain_job.replicas == 1:
+        """The seed of the job's fingerprints (None where none are compared): the hash of its creation
+        block, from the JobCreated this node recorded when it has one."""
+        if not chain_job.compares_fingerprints:
             return None
-        return self.market.fingerprint_seed(chain_job.job_id)
+        created = self.ledger.events("JobCreated", chain_job.job_id)
+        if created:
+            return bytes.fromhex(created[0].block_hash.removeprefix("0x"))
+        return self.market.fingerprint_seed(chain_job)
 
     def _on_claimed(self, job: JobRow) -> None:
         chain_job = self.market.job(job.job_id)
@@ -714,7 +721,7 @@ class Daemon:
                 "job fails deterministically: committing the error result",
                 extra={"job_id": job.job_id, "code": outcome.error_code},
             )
-            tolerant = self._fingerprint_seed(self.market.job(job.job_id)) is not None
+            tolerant = self.market.job(job.job_id).compares_fingerprints
             outcome = self.dispatcher.store_error_result(record, tolerant=tolerant)
         elif outcome.error_code in MACHINE and not self._may_come_back(job.job_id, outcome.error_code):
             self._abandon(job, outcome.error)

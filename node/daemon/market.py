@@ -48,9 +48,17 @@ class ChainJob:
     first_slot: int = 0
     slots: int = 0
 
+    # The current round's seed block (the creation block until a re-run is drawn).
+    created_block: int = 0
+
     @property
     def tolerant(self) -> bool:
         return self.verification is Verification.TOLERANT
+
+    @property
+    def compares_fingerprints(self) -> bool:
+        """Tolerant jobs of more than one replica settle on fingerprints."""
+        return self.tolerant and self.replicas > 1
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ class Market:
             escalated=view.escalated,
             first_slot=view.first_slot,
             slots=view.slots,
+            created_block=view.created_block,
         )
 
     def phase(self, job_id: int) -> JobPhase:
@@ -131,28 +140,32 @@ class Market:
             for index, s in enumerate(self.job_market.functions.getSlots(job_id).call())
         ]
 
-    def fingerprint_seed(self, job_id: int) -> bytes:
+    def fingerprint_seed(self, job: ChainJob) -> bytes:
         """The seed of the job's result fingerprints: the hash of the block that created it (nobody knew
-        it when the job was created, so no requester can craft inputs against the projection)."""
+        it when the job was created, so no requester can craft inputs against the projection). Until a
+        re-run is drawn that is getJob's block; after, the JobCreated log is looked up."""
         from eth_utils.abi import event_abi_to_log_topic
 
-        if job_id in self._seeds:
-            return self._seeds[job_id]
+        if not job.escalated:
+            return bytes(self.w3.eth.get_block(job.created_block)["hash"])
+        if job.job_id in self._seeds:
+            return self._seeds[job.job_id]
         abi = next(
             e for e in self.job_market.abi if e.get("type") == "event" and e.get("name") == "JobCreated"
         )
         topic = "0x" + event_abi_to_log_topic(abi).hex()  # type: ignore[arg-type]
+        # The creation block is before the re-run's seed block, the only bound known here.
         logs = self.w3.eth.get_logs(
             {
                 "address": self.job_market.address,
                 "fromBlock": 0,
-                "toBlock": "latest",
-                "topics": [topic, "0x" + job_id.to_bytes(32, "big").hex()],
+                "toBlock": job.created_block,
+                "topics": [topic, "0x" + job.job_id.to_bytes(32, "big").hex()],
             }
         )
         if not logs:
-            raise LookupError(f"job {job_id} has no JobCreated event")
-        seed = self._seeds[job_id] = bytes(logs[0]["blockHash"])
+            raise LookupError(f"job {job.job_id} has no JobCreated event")
+        seed = self._seeds[job.job_id] = bytes(logs[0]["blockHash"])
         return seed
 
     def device_class_of(self, account: str) -> bytes:
