@@ -130,15 +130,16 @@ class Submitter:
 
     def _follow(self, nonce: int) -> None:
         rows = self.ledger.txs(nonce=nonce)
-        for row in rows:
-            receipt = self.sender.receipt(row.tx_hash)
-            if receipt is not None:
-                self._settle(nonce, row, receipt)
-                return
+        if self._settled(nonce, rows):
+            return
         pending = [r for r in rows if r.status is TxStatus.PENDING]
         latest = pending[-1]
         w3 = self.sender.w3
         if w3.eth.get_transaction_count(self.sender.account.address, "latest") > nonce:
+            # One of ours may have been mined between the receipt reads and the count: ask again
+            # before calling the nonce another signer's.
+            if self._settled(nonce, rows):
+                return
             # The nonce is spent but by none of our signatures: another signer, or a chain restarted
             # from an older state. The daemon re-checks the contract and sends again if still needed.
             self._drop(nonce, "nonce used by another transaction")
@@ -162,6 +163,15 @@ class Submitter:
                 "transaction overdue",
                 extra={"nonce": nonce, "action": latest.action, "job_id": latest.job_id, "sigs": len(rows)},
             )
+
+    def _settled(self, nonce: int, rows: list[TxRow]) -> bool:
+        """Record the outcome of whichever of `rows` has a receipt; False if none has one yet."""
+        for row in rows:
+            receipt = self.sender.receipt(row.tx_hash)
+            if receipt is not None:
+                self._settle(nonce, row, receipt)
+                return True
+        return False
 
     def _known(self, tx_hash: str) -> bool:
         from web3.exceptions import TransactionNotFound

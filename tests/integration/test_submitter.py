@@ -205,6 +205,32 @@ def test_a_tx_dropped_from_the_mempool_is_resent_and_later_nonces_follow(
     assert [r.tx_hash for r in ledger.job_txs(1, "faucet")] == [dropped.tx_hash], "the same bytes again"
 
 
+def test_a_tx_mined_between_the_receipt_read_and_the_nonce_read_is_mined_not_dropped(
+    chain: tuple[Web3, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race that once failed the test above: `poll` reads no receipt, the tx is mined, then the
+    account's nonce count has passed it; the old follower called that another signer and dropped it."""
+    w3, address = chain
+    from neurolink.chain.artifacts import contract_at
+
+    token = contract_at(w3, "NeuroToken", address)
+    submitter = Submitter(w3, dev_account(9), Ledger(tmp_path / "ledger.sqlite"))
+    sent = submitter.send(token.functions.faucet(), action="faucet", job_id=1)
+    real_receipt = submitter.sender.receipt
+    reads: list[str] = []
+
+    def receipt_read_before_mining(tx_hash: str) -> object:
+        reads.append(tx_hash)
+        return None if len(reads) == 1 else real_receipt(tx_hash)
+
+    # The only stand-in here: the first receipt read answers as if it ran just before the block.
+    monkeypatch.setattr(submitter.sender, "receipt", receipt_read_before_mining)
+    assert w3.eth.get_transaction_count(dev_account(9).address) == sent.nonce + 1
+    submitter.poll()
+    assert submitter.outcome(1, "faucet") is TxStatus.MINED
+    assert len(reads) == 2
+
+
 def test_nonce_too_low_from_a_second_signer_is_a_conflict_not_success(
     chain: tuple[Web3, str], tmp_path: Path
 ) -> None:
