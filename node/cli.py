@@ -265,7 +265,8 @@ def register(
     hardware = detect(settings, config)
     signer = args.unlock(settings, config)
     chain = connect_chain(settings, config)
-    device = device_class(hardware, config)
+    # Fresh: registering is when the class must be this machine's as it is now, not as remembered.
+    device = device_class(hardware, config, fresh=True)
     caps = Capabilities(
         hardware.devices, hardware.vram_mb, config.tier, config.price_per_gpu_second, device_class=device
     ).as_tuple()

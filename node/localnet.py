@@ -225,8 +225,8 @@ def make_provider(
     from neurolink.devnet.accounts import dev_account
     from neurolink.devnet.network import import_dev_key
     from neurolink.protocol.params import Capabilities
+    from neurolink.verification.class_cache import cached_host_class
     from neurolink.verification.emulation import parse
-    from neurolink.verification.suite import host_class
 
     account = dev_account(index)
     fund_gas(network, account.address)
@@ -244,7 +244,7 @@ def make_provider(
     fund_tokens(network, account, stake_tokens * TOKEN)
     sender = TxSender(network.w3, account)
     sender.transact(network.token.functions.approve(network.staking.address, stake_tokens * TOKEN))
-    device_class = host_class(emulation, devices)
+    device_class = cached_host_class(emulation, devices)
     offered = Capabilities(devices, 4096, tier, price, device_class=device_class).as_tuple()
     # An account an earlier test registered on this chain offers this test's capabilities instead.
     registered = network.staking.functions.isRegistered(account.address).call()

@@ -152,10 +152,10 @@ def register_providers(contracts: "Contracts", plan: NetworkPlan) -> list[str]:
     from neurolink.chain.tx import TxSender
     from neurolink.devnet.bootstrap import fund, register_provider
     from neurolink.protocol.params import Capabilities
+    from neurolink.verification.class_cache import cached_host_class
     from neurolink.verification.emulation import Emulation
-    from neurolink.verification.suite import host_class
 
-    offered = Capabilities(1, NODE_VRAM_MB, 0, 0, device_class=host_class(Emulation.NONE, 1))
+    offered = Capabilities(1, NODE_VRAM_MB, 0, 0, device_class=cached_host_class(Emulation.NONE, 1))
     staking = contracts.staking.functions
     addresses = []
     for index in range(plan.providers):

@@ -33,12 +33,13 @@ def detect(settings: Settings, config: NodeConfig) -> Hardware:
     return Hardware(slots, config.vram_mb if config.vram_mb is not None else memory // slots, "cpu")
 
 
-def device_class(hardware: Hardware, config: NodeConfig) -> bytes:
+def device_class(hardware: Hardware, config: NodeConfig, *, fresh: bool = False) -> bytes:
     """This node's determinism class: the suite run on its devices, under its emulation, as its device
-    workers compute (neurolink.verification.suite.host_class)."""
-    from neurolink.verification.suite import host_class
+    workers compute (neurolink.verification.suite.host_class); remembered on disk for this machine's
+    torch, driver and devices unless `fresh`."""
+    from neurolink.verification.class_cache import cached_host_class
 
-    return host_class(config.emulate, hardware.devices)
+    return cached_host_class(config.emulate, hardware.devices, fresh=fresh)
 
 
 def check_device_class(computed: bytes, registered: bytes, provider: str) -> None:
