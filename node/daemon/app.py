@@ -29,7 +29,7 @@ def connect_chain(settings: Settings, config: NodeConfig) -> Chain:
     w3 = connect(settings.rpc_url)
     market, staking = require(config.job_market, "job_market"), require(config.staking, "staking")
     contracts = Contracts.of(w3, job_market=market, staking=staking)
-    return Chain(w3, Market(contracts))
+    return Chain(w3, Market(contracts, first_block=config.start_block))
 
 
 def open_ledger(settings: Settings, config: NodeConfig, chain: Chain, account: str) -> "Ledger":

@@ -75,8 +75,10 @@ class SlotState:
 class Market:
     """Reads of JobMarket and Staking for one provider address."""
 
-    def __init__(self, contracts: Contracts) -> None:
+    def __init__(self, contracts: Contracts, *, first_block: int = 0) -> None:
         self.contracts = contracts
+        # No JobMarket event is older than this (the deployment's block, the config's start_block).
+        self.first_block = first_block
         self._seeds: dict[int, bytes] = {}
 
     @property
@@ -146,6 +148,8 @@ class Market:
         re-run is drawn that is getJob's block; after, the JobCreated log is looked up."""
         from eth_utils.abi import event_abi_to_log_topic
 
+        from neurolink.chain.watcher import MAX_RANGE
+
         if not job.escalated:
             return bytes(self.w3.eth.get_block(job.created_block)["hash"])
         if job.job_id in self._seeds:
@@ -154,19 +158,25 @@ class Market:
             e for e in self.job_market.abi if e.get("type") == "event" and e.get("name") == "JobCreated"
         )
         topic = "0x" + event_abi_to_log_topic(abi).hex()  # type: ignore[arg-type]
-        # The creation block is before the re-run's seed block, the only bound known here.
-        logs = self.w3.eth.get_logs(
-            {
-                "address": self.job_market.address,
-                "fromBlock": 0,
-                "toBlock": job.created_block,
-                "topics": [topic, "0x" + job.job_id.to_bytes(32, "big").hex()],
-            }
-        )
-        if not logs:
-            raise LookupError(f"job {job.job_id} has no JobCreated event")
-        seed = self._seeds[job.job_id] = bytes(logs[0]["blockHash"])
-        return seed
+        job_topic = "0x" + job.job_id.to_bytes(32, "big").hex()
+        # The creation block is before the re-run's seed block, the only bound known here: walk back
+        # from it in ranges public RPCs accept, newest first (a re-run follows its job closely).
+        end = job.created_block
+        while end >= self.first_block:
+            start = max(self.first_block, end - MAX_RANGE + 1)
+            logs = self.w3.eth.get_logs(
+                {
+                    "address": self.job_market.address,
+                    "fromBlock": start,
+                    "toBlock": end,
+                    "topics": [topic, job_topic],
+                }
+            )
+            if logs:
+                seed = self._seeds[job.job_id] = bytes(logs[0]["blockHash"])
+                return seed
+            end = start - 1
+        raise LookupError(f"job {job.job_id} has no JobCreated event since block {self.first_block}")
 
     def device_class_of(self, account: str) -> bytes:
         return bytes(self.staking.functions.deviceClassOf(account).call())
