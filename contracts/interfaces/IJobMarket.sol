@@ -278,8 +278,9 @@ interface IJobMarket {
     /// @notice An escalated job ended: `winners` re-run slots were credited `rewardPerWinner` each from
     ///         the reserve and the requester `refund` of it (JobSettled or JobFailed follows).
     event RerunPaid(uint256 indexed jobId, uint8 winners, uint256 rewardPerWinner, uint256 refund);
-    /// @notice The job settled: `winners` slots revealed `winningDigest`, each credited `rewardPerWinner`;
-    ///         `burned` collateral of the other slots was burned; `settler` was tipped `tip` from the fee.
+    /// @notice The job settled: `winners` slots (of both rounds, if re-run) revealed `winningDigest`; each
+    ///         round-1 winner was credited `rewardPerWinner` (re-run winners: RerunPaid); `burned` collateral
+    ///         of the other slots was burned; `settler` was tipped `tip` from the fee.
     event JobSettled(
         uint256 indexed jobId,
         bytes32 winningDigest,

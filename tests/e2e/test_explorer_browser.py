@@ -5,7 +5,6 @@ without a reload, its page names the slashed provider, the layout fits a phone, 
 clean and no request leaves 127.0.0.1. Screenshots land in the test's tmp folder.
 """
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,32 +13,6 @@ from conftest import Devnet
 from test_network import CHEATER, _spec
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[tuple[object, list[str], list[str]]]:
-    """A Chromium page, the console errors it logged and every URL it requested."""
-    assert CHROMIUM.exists(), "Debian's chromium is part of the test bench (make sandbox-tool installs it)"
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
-        # Anything bound elsewhere is refused (and still recorded above): the page must work offline.
-        page.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if urlparse(route.request.url).hostname == "127.0.0.1" else route.abort()
-            ),
-        )
-        yield page, errors, requests
-        browser.close()
 
 
 def test_dashboard_follows_a_job_to_settled_and_shows_the_slash(

@@ -21,6 +21,8 @@ const when = (s) => (s ? new Date(s * 1000).toLocaleString() : "–");
 const short = (a) => (a ? `${a.slice(0, 6)}…${a.slice(-4)}` : "–");
 const addr = (a) => (a ? `<a class="addr" href="#/provider/${esc(a)}" title="${esc(a)}">${esc(short(a))}</a>` : "–");
 const jobLink = (id) => `<a href="#/job/${esc(id)}">#${esc(id)}</a>`;
+const ZERO = /^0x0*$/;
+const classId = (c) => `<span class="addr" title="${esc(c)}">${esc(c.slice(0, 10))}…</span>`;
 const state = (s) => `<span class="state state-${esc(s)}">${esc(s)}</span>`;
 
 async function api(path) {
@@ -124,7 +126,13 @@ async function jobsView(first) {
   };
 }
 
-function describe(e) {
+function bitsApart(a, b) {
+  let x = BigInt(a) ^ BigInt(b), n = 0;
+  for (; x; x &= x - 1n) n++;
+  return n;
+}
+
+function describe(e, j) {
   const a = e.args, who = addr(e.account);
   switch (e.name) {
     case "JobCreated": return `Created by ${who}, paying ${tokens(a.payment)} for ${a.replicas} replica(s), quorum ${a.quorum}, collateral ${tokens(a.collateral)}`;
@@ -132,8 +140,21 @@ function describe(e) {
     case "StakeLocked": return `${who} locked ${tokens(a.amount)} collateral`;
     case "JobAbandoned": return `${who} abandoned slot ${a.slot}; penalty ${tokens(a.penalty)} burned`;
     case "ResultCommitted": return `${who} committed <span class="addr">${esc(a.commitment.slice(0, 12))}…</span>`;
-    case "ResultRevealed": return `${who} revealed digest <span class="addr">${esc(a.digest.slice(0, 12))}…</span>`;
-    case "JobSettled": return `Settled: ${a.winners} winner(s) paid ${tokens(a.rewardPerWinner)} each; ${tokens(a.burned)} burned; ${addr(a.settler)} tipped ${tokens(a.tip)}`;
+    case "ResultRevealed": return `${who} revealed digest <span class="addr">${esc(a.digest.slice(0, 12))}…</span>${
+      a.fingerprint && !ZERO.test(a.fingerprint) ? `, fingerprint <span class="addr">${esc(a.fingerprint.slice(0, 12))}…</span>` : ""}`;
+    case "JobVerificationSet": return `Verification ${a.verification === 1 ? `tolerant (≤ ${a.tolerance} bits)` : "exact"}${
+      ZERO.test(a.deviceClass) ? "" : `, class ${classId(a.deviceClass)}`}, re-run reserve ${tokens(a.reserve)}`;
+    case "JobClassFixed": return `The first claim fixed the device class to ${classId(a.deviceClass)}`;
+    case "JobEscalated": return `<strong>Round 1 disagreed: re-run by slots ${a.firstSlot}–${a.firstSlot + a.slots - 1}</strong>`;
+    case "RerunUnfilled": return `The re-run did not fill (${a.claimed} claimed): round 1 decided by its vote, reserve refunded`;
+    case "RerunPaid": return `Re-run paid: ${a.winners} slot(s) ${tokens(a.rewardPerWinner)} each; ${tokens(a.refund)} of the reserve refunded`;
+    case "JobSettled": {
+      // rewardPerWinner is round 1's share; a re-run's winners were paid from the reserve (RerunPaid).
+      const rerun = j.escalation?.winners ?? 0;
+      const paid = rerun ? `${a.winners - rerun} of round 1 paid ${tokens(a.rewardPerWinner)} each, ${rerun} of the re-run paid from the reserve`
+        : `paid ${tokens(a.rewardPerWinner)} each`;
+      return `Settled: ${a.winners} winner(s), ${paid}; ${tokens(a.burned)} burned; ${addr(a.settler)} tipped ${tokens(a.tip)}`;
+    }
     case "JobFailed": return `Failed (${a.reason === 0 ? "UnderClaimed" : "NoQuorum"}): ${tokens(a.burned)} burned, ${tokens(a.paidPerRevealer)} per revealer, ${tokens(a.refund)} refunded`;
     case "StakeSlashed": return `<strong>${who} slashed ${tokens(a.amount)}</strong>`;
     case "StakeUnlocked": return `${who} collateral ${tokens(a.amount)} unlocked`;
@@ -145,28 +166,45 @@ function describe(e) {
 
 async function jobView(id) {
   const j = await api(`jobs/${encodeURIComponent(id)}`);
-  const slots = j.slots.map((s) => `<tr><td>${s.slot}</td><td>${addr(s.provider)}</td>
+  const tolerant = j.verification === "tolerant";
+  // A tolerant slot's distance from the first paid slot's fingerprint: the agreeing group's is small.
+  const reference = j.slots.find((s) => s.outcome === "paid" && s.fingerprint)?.fingerprint;
+  const apart = (fp) => (fp && reference ? `${bitsApart(fp, reference)}` : "–");
+  const slots = j.slots.map((s) => `<tr data-round="${s.round}"><td>${s.slot}</td><td>${s.round}</td><td>${addr(s.provider)}</td>
     <td><span class="outcome outcome-${esc(s.outcome)}">${esc(s.outcome)}</span></td><td>${tokens(s.collateral)}</td>
     <td>${tokens(s.reward)}</td><td>${tokens(s.slashed)}</td>
-    <td class="addr">${s.digest ? esc(s.digest.slice(0, 12)) + "…" : "–"}</td></tr>`).join("");
+    <td class="addr">${s.digest ? esc(s.digest.slice(0, 12)) + "…" : "–"}</td>${
+      tolerant ? `<td class="addr" title="${esc(s.fingerprint ?? "")}">${s.fingerprint ? esc(s.fingerprint.slice(0, 12)) + "…" : "–"}</td>
+      <td class="apart">${apart(s.fingerprint)}</td>` : ""}</tr>`).join("");
+  const verification = tolerant ? `tolerant: fingerprints within ${j.tolerance} bits match`
+    : `exact: digests must be equal${j.device_class ? `, class ${classId(j.device_class)}` : ""}`;
+  const x = j.escalation;
+  const rerun = !x ? (j.escalated ? "drawn" : "–") : `slots ${x.first_slot}–${x.first_slot + x.slots - 1}: ${
+    x.outcome === "paid" ? `decided the job; ${x.winners} slot(s) paid ${tokens(x.reward_per_winner)} each, ${tokens(x.refund)} refunded`
+    : x.outcome === "unfilled" ? "never filled; round 1 decided by its vote, reserve refunded"
+    : `running (claims until ${esc(when(x.claim_deadline))})`}`;
   main.innerHTML = `<h2>Job #${esc(j.job_id)} ${state(j.state)}</h2>
     <dl class="facts">
       <dt>Requester</dt><dd>${addr(j.requester)}</dd>
       <dt>Payment</dt><dd>${tokens(j.payment)} (fee ${j.fee_bps / 100}%)</dd>
       <dt>Replicas / quorum</dt><dd>${j.replicas} / ${j.quorum}</dd>
       <dt>Collateral per slot</dt><dd>${tokens(j.collateral)}</dd>
+      <dt>Verification</dt><dd id="verification">${verification}</dd>
+      <dt>Re-run reserve</dt><dd>${BigInt(j.reserve) === 0n ? "none: the vote decides" : tokens(j.reserve)}</dd>
+      <dt>Re-run</dt><dd id="escalation">${rerun}</dd>
       <dt>Hardware</dt><dd>${j.gpu_count} GPU × ${j.vram_mb} MiB, tier ≥ ${j.tier}, ≤ ${j.max_gpu_seconds} GPU-s</dd>
       <dt>Created</dt><dd>${esc(when(j.created_at))} (block ${j.created_block})</dd>
       <dt>Concluded</dt><dd>${esc(when(j.concluded_at))}</dd>
       <dt>Spec CID</dt><dd class="addr">${esc(j.spec_cids.raw)}</dd>
       <dt>Result CID</dt><dd class="addr" id="result-cid">${j.result_cids ? `${esc(j.result_cids.raw)} <span class="muted">(dag-pb: ${esc(j.result_cids.dag_pb)})</span>` : "–"}</dd>
     </dl>
-    <div class="scroll"><table id="slots"><caption>Slots</caption><thead><tr><th scope="col">Slot</th><th scope="col">Provider</th>
-      <th scope="col">Outcome</th><th scope="col">Collateral</th><th scope="col">Paid</th><th scope="col">Slashed</th><th scope="col">Digest</th></tr></thead>
-      <tbody>${slots || `<tr><td colspan="7" class="muted">Not claimed yet.</td></tr>`}</tbody></table></div>
+    <div class="scroll"><table id="slots"><caption>Slots</caption><thead><tr><th scope="col">Slot</th><th scope="col">Round</th><th scope="col">Provider</th>
+      <th scope="col">Outcome</th><th scope="col">Collateral</th><th scope="col">Paid</th><th scope="col">Slashed</th><th scope="col">Digest</th>${
+      tolerant ? `<th scope="col">Fingerprint</th><th scope="col" title="Hamming distance from the first paid slot's fingerprint">Bits apart</th>` : ""}</tr></thead>
+      <tbody>${slots || `<tr><td colspan="${tolerant ? 10 : 8}" class="muted">Not claimed yet.</td></tr>`}</tbody></table></div>
     <h3>Timeline</h3>
     <ol class="timeline" id="timeline">${j.timeline.map((e) => `<li><time datetime="${new Date(e.block_time * 1000).toISOString()}">${esc(when(e.block_time))}</time>
-      — ${describe(e)} <span class="muted">(block ${e.block_number})</span></li>`).join("")}</ol>`;
+      — ${describe(e, j)} <span class="muted">(block ${e.block_number})</span></li>`).join("")}</ol>`;
 }
 
 async function providersView() {

@@ -3,8 +3,12 @@ that decides it, an exact job whose first claim fixed its class and whose unspen
 an escalated job whose re-run never filled; and the API's job detail shows the verification and the re-run."""
 
 import hashlib
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -199,3 +203,69 @@ def test_job_detail_shows_verification_and_rerun(played: Played, explorer_db: st
     assert exact["escalation"] is None and exact["device_class"] == "0x" + CLASS.hex()
     listed = {j["job_id"]: j for j in client.get("/api/v1/jobs").json()["items"]}
     assert listed[played.tolerant]["escalated"] and listed[played.exact]["verification"] == "exact"
+
+
+@pytest.fixture
+def served(played: Played, tmp_path: Path) -> Iterator[str]:
+    """The explorer's API and dashboard over `played`, indexed once, on a free port (uvicorn, a thread)."""
+    import uvicorn
+
+    from coordinator.explorer.api import create_app
+
+    engine, indexer = indexer_for(f"sqlite:///{tmp_path / 'explorer.sqlite'}", played.network)
+    indexer.poll()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the explorer did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_the_dashboard_shows_verification_the_rerun_and_fingerprints(
+    played: Played, served: str, browser_page: tuple[object, list[str], list[str]], tmp_path: Path
+) -> None:
+    """In a real browser: the job page says how a job is verified, what its re-run did (paid, unfilled),
+    which slots were round 2's, and the tolerant job's fingerprints; the timeline tells the new events."""
+    from playwright.sync_api import Page, expect
+
+    page, errors, _ = browser_page
+    assert isinstance(page, Page)
+    page.goto(f"{served}#/job/{played.tolerant}")
+    expect(page.locator("#verification")).to_have_text("tolerant: fingerprints within 8 bits match")
+    expect(page.locator("#escalation")).to_contain_text("slots 3\u20139: decided the job; 5 slot(s) paid")
+    expect(page.locator('#slots tr[data-round="2"]')).to_have_count(7)
+    expect(page.locator('#slots tr[data-round="1"]')).to_have_count(3)
+    expect(page.locator("#slots thead")).to_contain_text("Fingerprint")
+    expect(page.locator("#slots tbody")).to_contain_text("0x" + NEAR[0].hex()[:10])
+    # NEAR ones are one bit off FINGERPRINT each (two apart), FAR 40 bits (39 from NEAR[0]); silent: none.
+    apart = page.locator("#slots tbody .apart").all_inner_texts()
+    assert apart == ["0", "2", "39", "2", "2", "2", "2", "2", "39", "\u2013"], apart
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("Verification tolerant (≤ 8 bits)")
+    expect(timeline).to_contain_text("Round 1 disagreed: re-run by slots 3\u20139")
+    expect(timeline).to_contain_text("Re-run paid: 5 slot(s)")
+    expect(timeline).to_contain_text(
+        "Settled: 7 winner(s), 2 of round 1 paid 44.55 each, 5 of the re-run paid from the reserve"
+    )
+    page.screenshot(path=str(tmp_path / "tolerant.png"), full_page=True)
+
+    page.goto(f"{served}#/job/{played.unfilled}")
+    expect(page.locator("#escalation")).to_contain_text("never filled; round 1 decided by its vote")
+    expect(page.locator("#timeline")).to_contain_text("The re-run did not fill (2 claimed)")
+
+    page.goto(f"{served}#/job/{played.exact}")
+    exact = page.locator("#verification")
+    expect(exact).to_contain_text("exact: digests must be equal, class 0x" + CLASS.hex()[:8])
+    expect(page.locator("#escalation")).to_have_text("\u2013")
+    expect(page.locator("#slots thead")).not_to_contain_text("Fingerprint")
+    expect(page.locator("#timeline")).to_contain_text("The first claim fixed the device class to")
+    assert not errors, errors
