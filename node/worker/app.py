@@ -9,7 +9,7 @@ from typing import Any
 from celery import Celery
 
 from neurolink.config import Settings, load_settings
-from node.worker.broker import backend_url, celery_broker_config
+from node.worker.broker import celery_backend_config, celery_broker_config
 
 TASK_RUN_RANK = "neurolink.run_rank"
 TASK_PING = "neurolink.ping"
@@ -20,7 +20,7 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("neurolink", include=["node.worker.tasks"])
     conf: dict[str, Any] = {
         **celery_broker_config(settings),
-        "result_backend": backend_url(settings),
+        **celery_backend_config(settings),
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
