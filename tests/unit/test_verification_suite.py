@@ -77,11 +77,14 @@ def test_host_class_is_the_cpu_class_as_a_job_process_computes_it() -> None:
 
     if torch.cuda.is_available():
         pytest.skip("a GPU machine's class is its GPUs'")
+    from neurolink.machine import worker_threads
+
     threads, tf32 = torch.get_num_threads(), torch.backends.cudnn.allow_tf32
-    assert host_class(Emulation.NONE, 1) == device_class("cpu", Emulation.NONE)
-    assert (
-        host_class(Emulation.TF32, 1) == device_class("cpu", Emulation.TF32) != host_class(Emulation.NONE, 1)
-    )
+    # A class depends on the thread count; a job process of one CPU slot runs with all the cores.
+    with job_settings(worker_threads(0, 1)):
+        plain, tf32_class = device_class("cpu", Emulation.NONE), device_class("cpu", Emulation.TF32)
+    assert host_class(Emulation.NONE, 1) == plain
+    assert host_class(Emulation.TF32, 1) == tf32_class != plain
     with job_settings(1):
         assert torch.get_num_threads() == 1 and not torch.backends.cudnn.allow_tf32
     assert torch.get_num_threads() == threads and torch.backends.cudnn.allow_tf32 == tf32

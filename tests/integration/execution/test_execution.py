@@ -15,6 +15,7 @@ from execution_support import SLOTS, Node
 from safetensors.torch import load as load_tensors
 
 from neurolink.spec import JobSpec, Limits, Requirements
+from neurolink.verification.suite import job_settings
 from node.worker.app import TASK_RUN_RANK
 from node.worker.dispatch import JobResult
 from node.worker.errors import (
@@ -54,9 +55,9 @@ def test_benchmark_is_the_exact_gemm_and_reproducible(node: Node) -> None:
     assert first.read_bytes() == second.read_bytes()
     assert first.sha256 == hashlib.sha256(first.read_bytes()).hexdigest()
     # The worker computed exactly torch.mm of the seeded operands (same thread count as a slot).
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // SLOTS))
-    a, b = gemm_operands(128, torch.float32, job.spec.seed, torch.device("cpu"))
-    expected = hashlib.sha256(torch.mm(a, b).view(torch.uint8).numpy().tobytes()).hexdigest()
+    with job_settings(max(1, (os.cpu_count() or 1) // SLOTS)):  # restores this process's threads after
+        a, b = gemm_operands(128, torch.float32, job.spec.seed, torch.device("cpu"))
+        expected = hashlib.sha256(torch.mm(a, b).view(torch.uint8).numpy().tobytes()).hexdigest()
     assert first.metrics["tflops"][0] > 0
     assert f'"sha256":["{expected}"]' in first.read_bytes().decode()
 
