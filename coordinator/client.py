@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,17 +240,20 @@ class Client:
         newest = self.contracts.next_job_id() - 1
         recent_ids = range(max(1, newest - MARKET_LOOKBACK_JOBS + 1), newest + 1)
         open_jobs = sum(1 for j in recent_ids if self.contracts.phase(j) == JobPhase.CLAIMING)
-        staking = self.contracts.staking.functions
-        providers = {e["args"]["provider"] for e in self._logs(self.contracts.staking, "ProviderRegistered")}
-        free = sum(
-            1 for p in providers if staking.isRegistered(p).call() and staking.freeStakeOf(p).call() > 0
-        )
+        free = sum(1 for p in self._registered_providers() if self._has_free_stake(p))
         now = int(time.time())
         window_start = now - self.pricing.baseline_window_s
         created = self._logs(self.contracts.market, "JobCreated", self._block_since(window_start))
         blocks = sorted({e["blockNumber"] for e in created})[-MARKET_LOOKBACK_JOBS:]
         times = [t for b in blocks if (t := int(self.w3.eth.get_block(b)["timestamp"])) >= window_start]
         return MarketSnapshot(open_jobs, free, times, now)
+
+    def _registered_providers(self) -> set[str]:
+        return {e["args"]["provider"] for e in self._logs(self.contracts.staking, "ProviderRegistered")}
+
+    def _has_free_stake(self, provider: str) -> bool:
+        staking = self.contracts.staking.functions
+        return bool(staking.isRegistered(provider).call()) and int(staking.freeStakeOf(provider).call()) > 0
 
     def _block_since(self, timestamp: int) -> int:
         """A block no later than `timestamp`, guessed from the average block time (then filtered exactly),
@@ -336,7 +340,12 @@ class Client:
 
         if spec.replicas not in ESCALATION_REPLICAS:
             return False
-        return self.market().free_providers >= 3 * spec.replicas + 1
+        needed = 3 * spec.replicas + 1
+        registered = self._registered_providers()
+        if len(registered) < needed:
+            return False  # too few ever registered: no need to ask each one
+        free = (p for p in sorted(registered) if self._has_free_stake(p))
+        return len(list(islice(free, needed))) == needed
 
     def check_reachable(self, cids: list[str]) -> None:
         """Refuse (ContentUnreachableError, naming the CID) content that providers could not fetch.

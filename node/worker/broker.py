@@ -30,10 +30,10 @@ class SQLiteChannel(_SqlaChannel):
 
     _reader: sqlite3.Connection | None = None
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: Any = None) -> Any:
         if not self._waiting(queue):
             raise Empty()
-        return super()._get(queue)
+        return super()._get(queue)  # type: ignore[no-untyped-call]
 
     def _waiting(self, queue: str) -> bool:
         try:
@@ -53,7 +53,7 @@ class SQLiteChannel(_SqlaChannel):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        super().close()
+        super().close()  # type: ignore[no-untyped-call]
 
 
 class SQLiteTransport(_SqlaTransport):
