@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from web3.contract import Contract
 
     from neurolink.chain.tx import TxSender
+    from neurolink.protocol.views import JobView
 
 WIDEN_STEPS = 4
 BLOCKHASH_REACH = 256
@@ -65,12 +66,14 @@ def seed_block(created_block: int, next_block: int) -> int:
     return created_block + (next_block - 1 - created_block) // BLOCKHASH_REACH * BLOCKHASH_REACH
 
 
-def read_draw(market: "Contract", staking: "Contract", job_id: int, provider: str) -> Draw | None:
+def read_draw(
+    market: "Contract", staking: "Contract", job_id: int, provider: str, job: "JobView | None" = None
+) -> Draw | None:
     """The draw a claim sent now would face: mined in the next block, at the latest block's time or
     later (eligibility only widens with time; only a 256-block seed boundary can change it, and then
     the claim reverts with JobMarketNotEligible). None while the seed does not exist yet."""
     w3 = market.w3
-    job = read_job(market, job_id)
+    job = job or read_job(market, job_id)
     latest = w3.eth.get_block("latest")
     next_block = int(latest["number"]) + 1
     if job.created_block == 0 or next_block <= job.created_block:
@@ -93,10 +96,11 @@ def read_draw(market: "Contract", staking: "Contract", job_id: int, provider: st
 
 def drawn_free_slots(market: "Contract", staking: "Contract", job_id: int, provider: str) -> list[int]:
     """Free slots of the job `provider` is drawn for now, computed off-chain."""
-    draw = read_draw(market, staking, job_id, provider)
+    job = read_job(market, job_id)
+    draw = read_draw(market, staking, job_id, provider, job)
     if draw is None:
         return []
-    current = read_job(market, job_id).round_slots
+    current = job.round_slots
     return [
         s.index
         for s in read_slots(market, job_id)
