@@ -41,6 +41,14 @@ class Draw:
             return WIDEN_STEPS
         return self.elapsed * WIDEN_STEPS // self.claim_window
 
+    def widens_in(self) -> int | None:
+        """Seconds until the draw next widens (a provider not drawn now may be then); None at its widest,
+        where only a new seed epoch or a slot given back changes what a provider is drawn for."""
+        if self.doublings >= WIDEN_STEPS:
+            return None
+        step = self.doublings + 1
+        return max(-(-step * self.claim_window // WIDEN_STEPS) - self.elapsed, 1)
+
     def eligible(self, slot: int, provider: str) -> bool:
         """Whether `provider` is drawn for `slot`."""
         from eth_abi.abi import encode
@@ -96,16 +104,25 @@ def read_draw(
 
 def drawn_free_slots(market: "Contract", staking: "Contract", job_id: int, provider: str) -> list[int]:
     """Free slots of the job `provider` is drawn for now, computed off-chain."""
+    return draw_outlook(market, staking, job_id, provider)[0]
+
+
+def draw_outlook(
+    market: "Contract", staking: "Contract", job_id: int, provider: str
+) -> tuple[list[int], int | None]:
+    """The free slots `provider` is drawn for now, and the seconds until the draw next widens (see
+    Draw.widens_in; 1 while the job's seed block is not mined yet)."""
     job = read_job(market, job_id)
     draw = read_draw(market, staking, job_id, provider, job)
     if draw is None:
-        return []
+        return [], 1
     current = job.round_slots
-    return [
+    slots = [
         s.index
         for s in read_slots(market, job_id)
         if s.free and s.index in current and draw.eligible(s.index, provider)
     ]
+    return slots, draw.widens_in()
 
 
 def claim_drawn_slot(sender: "TxSender", market: "Contract", staking: "Contract", job_id: int) -> int:

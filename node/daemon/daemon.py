@@ -56,6 +56,9 @@ SETTLE_GAS_PER_SLOT = 50_000
 FAIL_NO_QUORUM = 1
 # Queued-job reason while this node is drawn for no free slot (eligibility widens over the window).
 NOT_DRAWN = "not drawn for a free slot yet"
+# Chain seconds after which a job this node is not drawn for is drawn again at the latest (a new seed
+# epoch, every 256 blocks, draws anew even at the widest).
+UNDRAWN_RECHECK_S = 60
 # Reason of a job this node gave back after a machine failure: it does not claim that job again.
 ABANDONED = "abandoned after a machine failure"
 # Claim reverts that mean "draw again": another provider took the slot, or a new seed epoch began.
@@ -146,6 +149,8 @@ class Daemon:
         # What the contract said of each queued job when it was first seen (all but the slot counts
         # are fixed at creation), so ranking the queue costs no calls.
         self._chain_jobs: dict[int, ChainJob] = {}
+        # Queued jobs this node is not drawn for, and the chain time before which it cannot be.
+        self._undrawn_until: dict[int, int] = {}
         # Whether our claimable balance may have grown since it was last read, and when that was.
         self._earnings_moved = True
         self._withdraw_checked = 0.0
@@ -423,12 +428,14 @@ class Daemon:
     def _reopened(self, job_id: int, provider: str) -> None:
         """Another provider gave a slot back: it is drawn again until the commit deadline."""
         if provider.lower() != self.me.lower():
+            self._undrawn_until.pop(job_id, None)
             self._reconsider(job_id, "a slot was given back")
 
     def _escalated(self, job_id: int) -> None:
         """Round 1 disagreed and 2k + 1 fresh slots are drawn; nodes of round 1 wait for the verdict.
         The re-run has its own slots, counts and deadlines: a record read before it is stale."""
         self._chain_jobs.pop(job_id, None)
+        self._undrawn_until.pop(job_id, None)
         row = self.ledger.job(job_id)
         if row is not None and row.phase is Phase.QUEUED:
             self.ledger.update_job(job_id, reason=RERUN_DRAWN)
@@ -524,6 +531,7 @@ class Daemon:
                 self._chain_jobs[waiting.job_id] = self.market.job(waiting.job_id)
         for job_id in set(self._chain_jobs) - {j.job_id for j in queued}:
             del self._chain_jobs[job_id]
+            self._undrawn_until.pop(job_id, None)
         if not queued:
             return
         if time.monotonic() < self._claims_paused_until:
@@ -541,6 +549,8 @@ class Daemon:
         stakes = {requester: self.market.stake_of(requester) for requester in requesters}
         free_stake = self._free_stake()
         for ranked in self.policy.order(cached, stakes, now):
+            if self._undrawn_until.get(ranked.job_id, 0) > now:
+                continue
             row = self.ledger.job(ranked.job_id)
             assert row is not None
             phase = self.market.phase(ranked.job_id)
@@ -558,18 +568,23 @@ class Daemon:
                 if decision.reason.startswith("busy"):
                     return
                 continue
-            if self._claim(chain_job):
+            if self._claim(chain_job, now):
                 busy += chain_job.gpu_count
                 backlog_s += self.policy.runtime_s(chain_job) * chain_job.gpu_count / self._devices
                 free_stake -= chain_job.collateral
 
-    def _claim(self, chain_job: ChainJob) -> bool:
-        """Send a claim for a slot this node is drawn for; whether one was sent."""
+    def _claim(self, chain_job: ChainJob, now: int) -> bool:
+        """Send a claim for a slot this node is drawn for (`now`: the latest block's time); whether one
+        was sent."""
         job_id = chain_job.job_id
         # Stake-weighted sortition: claim only a slot this node is drawn for (computed off-chain, the
         # contract checks the same); none yet leaves the job queued while eligibility widens.
-        slots = self.market.drawn_slots(job_id, self.me)
+        slots, widens_in = self.market.drawn_slots(job_id, self.me)
         if not slots:
+            # Nothing changes the draw before it widens, a slot is given back or the job escalates
+            # (those events clear this): until then the job costs no call per round.
+            wait = UNDRAWN_RECHECK_S if widens_in is None else min(widens_in, UNDRAWN_RECHECK_S)
+            self._undrawn_until[job_id] = now + wait
             row = self.ledger.job(job_id)
             if row is not None and row.reason != NOT_DRAWN:
                 self.ledger.update_job(job_id, reason=NOT_DRAWN)

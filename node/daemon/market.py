@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from neurolink.protocol.contracts import Contracts
-from neurolink.protocol.sortition import drawn_free_slots
+from neurolink.protocol.sortition import draw_outlook
 from neurolink.protocol.views import JobPhase, Verification, read_job, read_phase
 
 if TYPE_CHECKING:
@@ -181,9 +181,10 @@ class Market:
     def device_class_of(self, account: str) -> bytes:
         return bytes(self.staking.functions.deviceClassOf(account).call())
 
-    def drawn_slots(self, job_id: int, provider: str) -> list[int]:
-        """Free slots `provider` is drawn for now, computed off-chain (see neurolink.protocol.sortition)."""
-        return drawn_free_slots(self.job_market, self.staking, job_id, provider)
+    def drawn_slots(self, job_id: int, provider: str) -> tuple[list[int], int | None]:
+        """Free slots `provider` is drawn for now, computed off-chain, and the seconds until the draw
+        next widens (see neurolink.protocol.sortition.draw_outlook)."""
+        return draw_outlook(self.job_market, self.staking, job_id, provider)
 
     def chain_id(self) -> int:
         return int(self.w3.eth.chain_id)

@@ -119,3 +119,21 @@ def test_simulation_agrees_with_the_derivation_when_others_are_honest() -> None:
     assert honest == pytest.approx(0.99 / 3 - 0.5 / 3, abs=1e-9)
     assert lazy == pytest.approx(-0.25, abs=1e-9)
     assert honest - lazy == pytest.approx(nash_margin(s), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("window", "elapsed", "widens_in"),
+    [(100, 0, 25), (100, 24, 1), (100, 25, 25), (100, 30, 20), (100, 99, 1), (10, 2, 1), (10, 3, 2)],
+)
+def test_a_draw_says_when_it_next_widens(window: int, elapsed: int, widens_in: int) -> None:
+    """The next of the four doubling steps (elapsed * 4 // window), exactly where the contract's starts."""
+    from dataclasses import replace
+
+    from neurolink.protocol.sortition import WIDEN_STEPS, Draw
+
+    draw = Draw(bytes(32), job_id=1, weight=1, total=10**6, width=1, elapsed=elapsed, claim_window=window)
+    assert draw.widens_in() == widens_in
+    assert replace(draw, elapsed=elapsed + widens_in).doublings == draw.doublings + 1
+    assert replace(draw, elapsed=elapsed + widens_in - 1).doublings == draw.doublings
+    widest = replace(draw, elapsed=window)
+    assert widest.doublings == WIDEN_STEPS and widest.widens_in() is None
