@@ -571,7 +571,10 @@ class Client:
         parsed = read_json(path)
         verified = parsed if isinstance(parsed, dict) else verified_metrics(path)
         result = {"file": path.name, "cid": cid}
-        created = next(self._logs(market, "JobCreated", jobId=job_id), None)
+        record = self._record(job_id)
+        # getJob names the creation block until a re-run is drawn; only then is the whole history read.
+        first = record.created_block if record.created_block and not record.escalated else None
+        created = next(self._logs(market, "JobCreated", first, jobId=job_id), None)
         since = int(created["blockNumber"]) if created is not None else None
         settled = next(self._logs(market, "JobSettled", since, jobId=job_id), None)
         if created is None or settled is None:  # an RPC that pruned its logs: the figures still hold

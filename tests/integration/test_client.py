@@ -23,7 +23,7 @@ from neurolink.protocol.commitment import commitment, new_salt
 from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.params import Capabilities, VerificationMode, minimum_reserve
 from neurolink.protocol.sortition import claim_drawn_slot
-from neurolink.protocol.views import JobPhase
+from neurolink.protocol.views import JobPhase, read_job
 from neurolink.spec import BenchmarkWorkload, JobSpec, Requirements, Verification
 
 REQUESTER = 1
@@ -210,7 +210,19 @@ def test_full_round_with_a_cheater_pays_the_majority(client: Client, tmp_path: P
     for index in PROVIDERS[:-1]:
         assert contracts.market.functions.claimable(dev_account(index).address).call() > 0
 
+    scans: list[tuple[str, int | None]] = []
+    real_logs = client._logs
+
+    def logs(contract: object, event: str, from_block: int | None = None, **filters: object) -> object:
+        scans.append((event, from_block))
+        return real_logs(contract, event, from_block, **filters)  # type: ignore[arg-type]
+
+    client._logs = logs  # type: ignore[assignment,method-assign]  # a spy: every read reaches the chain
     result = client.result(job.job_id, tmp_path / "out")
+    # The metrics read the job's events from its creation block, not the whole chain since deployment.
+    created_block = read_job(contracts.market, job.job_id).created_block
+    assert created_block > 0 and scans[0] == ("JobCreated", created_block), scans
+    assert all(first is not None and first >= created_block for _, first in scans), scans
     assert result.cid == honest and result.path.read_bytes() == b"the honest result"
     assert result.metrics_path == result.path.with_name(f"job-{job.job_id}-metrics.json")
     metrics = json.loads(result.metrics_path.read_text())
