@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from neurolink.config import Settings
-from node.daemon.config import NodeConfig, require
+from node.daemon.config import NodeConfig, deploy_block, require
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -29,7 +29,9 @@ def connect_chain(settings: Settings, config: NodeConfig) -> Chain:
     w3 = connect(settings.rpc_url)
     market, staking = require(config.job_market, "job_market"), require(config.staking, "staking")
     contracts = Contracts.of(w3, job_market=market, staking=staking)
-    return Chain(w3, Market(contracts, first_block=config.start_block))
+    # Not the config's start_block: a node may start watching after jobs it will still be drawn for
+    # were created (a re-run of an older job), and their seeds are older than that.
+    return Chain(w3, Market(contracts, first_block=deploy_block(settings, market)))
 
 
 def open_ledger(settings: Settings, config: NodeConfig, chain: Chain, account: str) -> "Ledger":

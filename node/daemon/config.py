@@ -99,6 +99,11 @@ def load_node_config(settings: Settings, path: Path | None = None, **overrides: 
     return validated(NodeConfig, values, NodeConfigError, "node config")
 
 
+def deploy_block(settings: Settings, job_market: str) -> int:
+    """The block `job_market` was deployed in, from the deployments files; 0 where none records it."""
+    return _deployment(settings)[1].get(job_market.lower(), 0)
+
+
 def _deployment(settings: Settings) -> tuple[dict[str, str], dict[str, int]]:
     """Contract addresses from $NEUROLINK_HOME/deployments/*.json ({"contracts": {name: address}}), and
     the block each file's JobMarket was deployed in, by its lowercase address."""

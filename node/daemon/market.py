@@ -77,7 +77,7 @@ class Market:
 
     def __init__(self, contracts: Contracts, *, first_block: int = 0) -> None:
         self.contracts = contracts
-        # No JobMarket event is older than this (the deployment's block, the config's start_block).
+        # No JobMarket event is older than this: the deployment's block (0 where unknown).
         self.first_block = first_block
         self._seeds: dict[int, bytes] = {}
 

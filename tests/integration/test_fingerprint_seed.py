@@ -63,7 +63,7 @@ def test_the_seed_of_an_escalated_job_is_found_in_capped_log_ranges(
     assert ranges[0][1] == rerun_block and len(ranges) == 4, "newest range first, down to the creation"
     assert market.fingerprint_seed(escalated) == bytes(receipt["blockHash"]) and len(ranges) == 4, "cached"
 
-    # A node configured to start after the job's creation does not scan below that block.
+    # The floor is the deployment's block: nothing of the market is older, so no range below it is read.
     later = Market(protocol, first_block=receipt["blockNumber"] + 1)
     ranges.clear()
     with pytest.raises(LookupError, match=f"since block {receipt['blockNumber'] + 1}"):
