@@ -344,23 +344,36 @@ def _claim_first(arena: Arena, job_id: int, actors: Sequence[Actor]) -> list[Act
     from neurolink.protocol.sortition import drawn_free_slots
 
     network = arena.network
-    taken: set[int] = set()
-    calls = []
-    for actor in actors:
-        slots = drawn_free_slots(network.market, network.staking, job_id, actor.address)
-        free = [slot for slot in slots if slot not in taken]
-        if free:
-            taken.add(free[0])
-            calls.append((actor, network.market.functions.claim(job_id, free[0])))
-    receipts = _in_one_block(network, calls)
+    # No block is mined while the draws are read: a node reacting to JobCreated meanwhile (it takes
+    # tens of ms) has its claim wait in the pool and land after the actors' in their block.
+    with _automine_off(network):
+        taken: set[int] = set()
+        calls = []
+        for actor in actors:
+            slots = drawn_free_slots(network.market, network.staking, job_id, actor.address)
+            free = [slot for slot in slots if slot not in taken]
+            if free:
+                taken.add(free[0])
+                calls.append((actor, network.market.functions.claim(job_id, free[0])))
+        receipts = _in_one_block(network, calls)
     return [actor for (actor, _), r in zip(calls, receipts, strict=True) if r["status"] == 1]
+
+
+@contextlib.contextmanager
+def _automine_off(network: Network) -> Iterator[None]:
+    """Inside the block, anvil mines only on `evm_mine`."""
+    provider = network.w3.provider
+    provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
 
 
 def _in_one_block(network: Network, calls: Sequence[tuple[Actor, Any]]) -> list[Any]:
     """Send each actor's call and mine them in one block (automine off meanwhile); their receipts."""
     w3 = network.w3
-    w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
-    try:
+    with _automine_off(network):
         # A fixed gas limit: an estimate runs each call alone, against a block without the others. A
         # high tip: a node's claim that reaches the mempool before the block is mined is ordered after
         # these (anvil orders a block by fee), as an attacker outbidding nodes would have it.
@@ -372,8 +385,6 @@ def _in_one_block(network: Network, calls: Sequence[tuple[Actor, Any]]) -> list[
             for actor, fn in calls
         ]
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-    finally:
-        w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
     return [w3.eth.wait_for_transaction_receipt(cast("HexStr", s.tx_hash)) for s in sent]
 
 
