@@ -41,6 +41,18 @@ def direct_job(job: SampleJob, threads: int) -> float:
     return time.perf_counter() - started
 
 
+def idle_worker_cpu(pool: WorkerPool, seconds: float = 10.0) -> dict[str, Any]:
+    """Share of one core each idle device worker uses while it polls its queue (nothing queued)."""
+    import psutil
+
+    workers = [psutil.Process(p.pid) for p in pool.processes.values()]
+    time.sleep(2.0)  # past start-up
+    before = [sum(w.cpu_times()[:2]) for w in workers]
+    time.sleep(seconds)
+    used = [sum(w.cpu_times()[:2]) - b for w, b in zip(workers, before, strict=True)]
+    return {"seconds": seconds, "per_worker_pct": [round(100 * u / seconds, 1) for u in used]}
+
+
 def dispatch_overhead(settings: Settings, rounds: int, threads: int) -> dict[str, Any]:
     app = make_app(settings)
     queue = f"{settings.queue_prefix}.dev0"
@@ -139,6 +151,7 @@ def main() -> None:
                 pool.start()
                 pool.wait_ready(timeout=180)
                 report["device"] = {"kind": pool.kind, "slots": pool.slots, "threads_per_slot": pool.threads}
+                report[f"idle_worker_cpu_{broker}"] = idle_worker_cpu(pool)
                 report[f"dispatch_{broker}"] = dispatch_overhead(settings, args.rounds, pool.threads)
                 if broker == "redis":
                     report["training"] = training_throughput(settings, args.runs)
