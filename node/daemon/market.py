@@ -1,11 +1,11 @@
 """The node's typed view of JobMarket and Staking: jobs, slots, phases, stakes, and the calls it sends."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.sortition import draw_outlook
-from neurolink.protocol.views import JobPhase, Verification, read_job, read_phase
+from neurolink.protocol.views import JobPhase, JobView, Verification, read_job, read_phase
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -16,40 +16,31 @@ CLOSED = frozenset({JobPhase.SETTLED, JobPhase.FAILED, JobPhase.CANCELLED, JobPh
 
 
 @dataclass(frozen=True)
-class ChainJob:
-    """IJobMarket.Job with its id and the requirements flattened, as the policy reads it."""
+class ChainJob(JobView):
+    """IJobMarket.Job as the node reads it: getJob's view with the job's id, and the requirements'
+    fields at hand for the policy."""
 
-    job_id: int
-    requester: str
-    claim_deadline: int
-    commit_deadline: int
-    reveal_deadline: int
-    payment: int
-    collateral: int
-    replicas: int
-    quorum: int
-    claimed: int
-    committed: int
-    revealed: int
-    gpu_count: int
-    vram_mb: int
-    tier: int
-    max_gpu_seconds: int
-    fee_bps: int
-    spec_digest: bytes
-    # Every slot was claimed once: a slot given back afterwards is drawn again until the commit deadline.
-    filled: bool = False
-    verification: Verification = Verification.EXACT
-    tolerance: int = 0
-    # Exact jobs: the class every slot must have (zero until the first claim fixes it).
-    device_class: bytes = bytes(32)
-    reserve: int = 0
-    escalated: bool = False
-    first_slot: int = 0
-    slots: int = 0
+    job_id: int = 0
 
-    # The current round's seed block (the creation block until a re-run is drawn).
-    created_block: int = 0
+    @classmethod
+    def of(cls, job_id: int, view: JobView) -> "ChainJob":
+        return cls(job_id=job_id, **{f.name: getattr(view, f.name) for f in fields(view)})
+
+    @property
+    def gpu_count(self) -> int:
+        return self.requirements.gpu_count
+
+    @property
+    def vram_mb(self) -> int:
+        return self.requirements.vram_mb
+
+    @property
+    def tier(self) -> int:
+        return self.requirements.tier
+
+    @property
+    def max_gpu_seconds(self) -> int:
+        return self.requirements.max_gpu_seconds
 
     @property
     def tolerant(self) -> bool:
@@ -97,37 +88,7 @@ class Market:
         return self.contracts.token
 
     def job(self, job_id: int) -> ChainJob:
-        view = read_job(self.job_market, job_id)
-        req = view.requirements
-        return ChainJob(
-            job_id=job_id,
-            requester=str(view.requester),
-            claim_deadline=view.claim_deadline,
-            commit_deadline=view.commit_deadline,
-            reveal_deadline=view.reveal_deadline,
-            payment=view.payment,
-            collateral=view.collateral,
-            replicas=view.replicas,
-            quorum=view.quorum,
-            claimed=view.claimed,
-            committed=view.committed,
-            revealed=view.revealed,
-            gpu_count=req.gpu_count,
-            vram_mb=req.vram_mb,
-            tier=req.tier,
-            max_gpu_seconds=req.max_gpu_seconds,
-            fee_bps=view.fee_bps,
-            spec_digest=view.spec_digest,
-            filled=view.filled,
-            verification=view.verification,
-            tolerance=view.tolerance,
-            device_class=view.device_class,
-            reserve=view.reserve,
-            escalated=view.escalated,
-            first_slot=view.first_slot,
-            slots=view.slots,
-            created_block=view.created_block,
-        )
+        return ChainJob.of(job_id, read_job(self.job_market, job_id))
 
     def phase(self, job_id: int) -> JobPhase:
         return read_phase(self.job_market, job_id)

@@ -2,6 +2,8 @@
 
 from dataclasses import replace
 
+from neurolink.protocol.params import Requirements
+from neurolink.protocol.views import JobStatus
 from node.daemon.market import ChainJob
 from node.daemon.policy import Capacity, Policy
 
@@ -20,13 +22,18 @@ JOB = ChainJob(
     claimed=0,
     committed=0,
     revealed=0,
-    gpu_count=1,
-    vram_mb=1024,
-    tier=0,
-    max_gpu_seconds=100,
+    status=JobStatus.OPEN,
+    requirements=Requirements(gpu_count=1, vram_mb=1024, tier=0, max_gpu_seconds=100),
     fee_bps=0,
     spec_digest=b"\x01" * 32,
 )
+
+
+def needing(**requirements: int) -> ChainJob:
+    """JOB with other requirements."""
+    return replace(JOB, requirements=replace(JOB.requirements, **requirements))
+
+
 POLICY = Policy(Capacity(devices=2, vram_mb=4096, tier=1, max_runtime_s=600, price_per_gpu_second=10), ME)
 
 
@@ -37,10 +44,10 @@ def test_a_fitting_job_is_claimed() -> None:
 
 def test_each_misfit_says_why() -> None:
     cases = {
-        "needs 3 devices, node has 2": replace(JOB, gpu_count=3),
-        "needs 8192 MiB per device": replace(JOB, vram_mb=8192),
-        "needs hardware tier 2": replace(JOB, tier=2),
-        "declares 700s of runtime": replace(JOB, max_gpu_seconds=700),
+        "needs 3 devices, node has 2": needing(gpu_count=3),
+        "needs 8192 MiB per device": needing(vram_mb=8192),
+        "needs hardware tier 2": needing(tier=2),
+        "declares 700s of runtime": needing(max_gpu_seconds=700),
         "below the price 1000": replace(JOB, payment=2_999),
         "own job": replace(JOB, requester=ME),
         "too close": replace(JOB, commit_deadline=NOW + 120),
@@ -68,7 +75,7 @@ def test_a_slot_given_back_after_the_job_filled_is_claimable_until_the_commit_de
 def test_candidates_are_ordered_by_priority_score() -> None:
     rich = replace(JOB, job_id=2, requester="0x" + "cc" * 20)
     urgent = replace(JOB, job_id=3, claim_deadline=NOW + 60)
-    heavy = replace(JOB, job_id=4, max_gpu_seconds=400, payment=10**6)
+    heavy = replace(needing(max_gpu_seconds=400), job_id=4, payment=10**6)
     order = POLICY.order([JOB, rich, urgent, heavy], {rich.requester: 10**21}, NOW)
     # rich 0.4 + 0.3*0.25 = 0.475; urgent 0.3*0.9 + 0.075 = 0.345; heavy 0.3; plain 0.075.
     assert [j.job_id for j in order] == [2, 3, 4, 1]

@@ -7,6 +7,8 @@ import pytest
 from neurolink.config import load_settings
 from neurolink.content import cid_to_digest
 from neurolink.content.local import LocalStore
+from neurolink.protocol.params import Requirements
+from neurolink.protocol.views import JobStatus
 from neurolink.spec import JobSpec, Limits
 from node.daemon.dispatcher import JobDispatcher, host_memory_bytes
 from node.daemon.market import ChainJob
@@ -19,8 +21,8 @@ def _chain_job(spec_cid: str, spec: JobSpec) -> ChainJob:
     return ChainJob(
         job_id=7, requester="0x" + "cd" * 20, claim_deadline=0, commit_deadline=0, reveal_deadline=0,
         payment=90, collateral=30, replicas=spec.replicas, quorum=1, claimed=0, committed=0,
-        revealed=0, gpu_count=spec.requirements.gpu_count, vram_mb=0, tier=0, max_gpu_seconds=60,
-        fee_bps=100, spec_digest=cid_to_digest(spec_cid),
+        revealed=0, status=JobStatus.OPEN, fee_bps=100, spec_digest=cid_to_digest(spec_cid),
+        requirements=Requirements(gpu_count=spec.requirements.gpu_count, max_gpu_seconds=60),
     )  # fmt: skip
 
 
