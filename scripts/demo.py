@@ -1,8 +1,9 @@
 """`make demo`: the whole network on this machine, one wallet, one cheating provider.
 
 Brings a devnet up (anvil, contracts, three provider nodes with Celery workers, the keeper), submits
-an inference job and a training job with k=3 from the requester's wallet while provider 2 reveals
-wrong results, waits for settlement, fetches and verifies both results, shows who was paid and who
+an inference job and a training job with k=3 from the requester's wallet while provider 2 returns
+wrong results (`--fault noise`: 1 % noise on every output, as a sloppier or cheaper computation would
+give), waits for settlement, fetches and verifies both results, shows who was paid and who
 was slashed, and brings the devnet down. The explorer's URL is printed as soon as the devnet is up:
 its dashboard follows the jobs live and stays readable until the devnet goes down (`--hold` waits for
 Enter before that). Ends with one JSON line.
@@ -106,10 +107,10 @@ def main() -> int:
     explorer = ""
     try:
         with console.status("devnet up: anvil, contracts, wallet, 3 provider nodes with workers, keeper"):
-            plan = NetworkPlan(providers=3, faults={CHEATER: "wrong-result"})
+            plan = NetworkPlan(providers=3, faults={CHEATER: "noise"})
             run = control.up(home, port=free_port(), plan=plan)
         console.print(f"devnet up in {time.monotonic() - started:.0f}s at {run['rpc_url']}; "
-                      f"provider {CHEATER} will cheat (--fault wrong-result)")  # fmt: skip
+                      f"provider {CHEATER} will cheat (--fault noise)")  # fmt: skip
         explorer = run.get("explorer", "")
         console.print(f"explorer: {explorer} (live dashboard and API; up until the devnet goes down)")
         settings = load_settings(home=home, rpc_url=run["rpc_url"])

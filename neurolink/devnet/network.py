@@ -38,7 +38,9 @@ NODE_VRAM_MB = 16_384
 # Devnet keys are anvil's public ones: a low scrypt cost keeps every CLI unlock instant.
 DEVNET_SCRYPT_N = 2**12
 NODE_READY_TIMEOUT_S = 180.0
-FAULTS = ("none", "wrong-result", "silent")
+# Misbehaviour a devnet node may be started with (`neurolink node run --fault`): a digest that is not the
+# result's, silence after the claim, or results with 1 % noise (a wrong computation tolerant jobs catch).
+FAULTS = ("none", "wrong-result", "silent", "noise")
 # CPU device slots (Celery workers) each devnet node runs.
 NODE_CPU_SLOTS = 1
 
