@@ -299,8 +299,9 @@ def result(
     ),
     args: ChainArgs,
 ) -> None:
-    """Download a settled job's result by CID, verify it against the on-chain digest, and write its
-    metrics (verified figures, timeline, throughput floors) beside it."""
+    """Download a settled job's result by CID, verify it against the on-chain digest (tolerant jobs: and
+    against its provider's fingerprint, else another member's result), and write its metrics (verified
+    figures, timeline, throughput floors) beside it."""
     fetched = args.client(needs_account=False).result(job_id, out)
     figures = [f"  {key}: {value}" for key, value in fetched.figures.items()]
     lines = [f"{fetched.path} ({fetched.size} bytes, {fetched.cid}, digest verified)", *figures]

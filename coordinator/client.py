@@ -29,7 +29,7 @@ from neurolink.protocol.params import (
     escalation_reserve,
 )
 from neurolink.protocol.tiers import tier_level
-from neurolink.protocol.views import JobPhase, JobView
+from neurolink.protocol.views import JobPhase, JobView, Verification
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -107,7 +107,7 @@ class JobState:
 
 @dataclass(frozen=True)
 class JobResult:
-    """A settled job's result, fetched and checked against the digest the providers agreed on."""
+    """A settled job's result, fetched and checked against its digest (tolerant jobs: and its fingerprint)."""
 
     job_id: int
     cid: str
@@ -533,35 +533,87 @@ class Client:
     # ------------------------------------------------------------------------------ result
 
     def result(self, job_id: int, out_dir: Path) -> JobResult:
-        """Fetch the winning result by CID into `out_dir` and check it hashes to the on-chain digest."""
-        from neurolink.content import ContentError, cid_to_digest
+        """Fetch the winning result by CID into `out_dir` and check it hashes to the on-chain digest.
+
+        In a tolerant job the group's members revealed different digests and the chain cannot tell
+        which file matches its fingerprint: each file fetched must have the fingerprint its provider
+        revealed, and one that does not (or cannot be fetched) gives way to the next member of the
+        winning group. A provider that computed honestly but revealed the digest of another file
+        then costs the requester nothing."""
+        from coordinator.resultfile import place
 
         current = self.status(job_id)
         if current.result_digest is None:
             raise ResultUnavailableError(
                 f"job {job_id} is {current.phase.name.lower()}, not settled: no result"
             )
-        digest = bytes.fromhex(current.result_digest[2:])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        refused: list[str] = []
+        for digest, fingerprint in self._result_candidates(job_id, current):
+            try:
+                cid, fetched = self._fetch_result(job_id, digest, out_dir)
+            except ResultUnavailableError as exc:
+                refused.append(str(exc))
+                continue
+            path, figures = place(fetched, job_id)
+            if fingerprint is not None and self._fingerprint_of(path, job_id, current.record) != fingerprint:
+                path.unlink()
+                refused.append(f"job {job_id}: {cid} does not have the fingerprint its provider revealed")
+                continue
+            metrics = self._metrics(job_id, path, cid)
+            metrics_path = path.with_name(f"job-{job_id}-metrics.json")
+            metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+            size = path.stat().st_size
+            return JobResult(job_id, cid, "0x" + digest.hex(), path, size, figures, metrics_path, metrics)
+        raise ResultUnavailableError("; ".join(refused))
+
+    def _result_candidates(self, job_id: int, current: JobState) -> list[tuple[bytes, bytes | None]]:
+        """The winning digest first, then (tolerant jobs) every other digest of the winning group, each
+        with the fingerprint its provider revealed (None where fingerprints are not compared)."""
+        from neurolink.protocol.views import read_slots
+        from neurolink.verification.fingerprint import hamming
+
+        assert current.result_digest is not None
+        winning = bytes.fromhex(current.result_digest[2:])
+        record = current.record
+        if record.verification is not Verification.TOLERANT or record.replicas < 2:
+            return [(winning, None)]
+        revealed = [s for s in read_slots(self.contracts.market, job_id) if s.revealed]
+        centre = next(s for s in revealed if s.digest == winning)
+        group = [s for s in revealed if hamming(s.fingerprint, centre.fingerprint) <= record.tolerance]
+        seen: set[bytes] = set()
+        candidates: list[tuple[bytes, bytes | None]] = []
+        for slot in [centre, *group]:
+            if slot.digest not in seen:
+                seen.add(slot.digest)
+                candidates.append((slot.digest, slot.fingerprint))
+        return candidates
+
+    def _fetch_result(self, job_id: int, digest: bytes, out_dir: Path) -> tuple[str, Path]:
+        """The result named by `digest`, fetched into `out_dir` (every block checked against its CID)."""
+        from neurolink.content import ContentError, cid_to_digest
+
         try:
             cid = self.store.resolve_digest(digest)
+            if cid_to_digest(cid) != digest:
+                raise ResultUnavailableError(f"job {job_id}: {cid} does not carry 0x{digest.hex()}")
+            fetched = out_dir / f".job-{job_id}-{cid}"
+            self.store.get_file(cid, fetched)
         except ContentError as exc:
-            raise ResultUnavailableError(
-                f"job {job_id}: result {current.result_digest} not reachable: {exc}"
-            ) from exc
-        if cid_to_digest(cid) != digest:
-            raise ResultUnavailableError(f"job {job_id}: {cid} does not carry {current.result_digest}")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        from coordinator.resultfile import place
+            why = f"job {job_id}: result 0x{digest.hex()} not reachable: {exc}"
+            raise ResultUnavailableError(why) from exc
+        return cid, fetched
 
-        fetched = out_dir / f".job-{job_id}-{cid}"
-        # get_file re-hashes every block against the CID and only then moves the file into place.
-        self.store.get_file(cid, fetched)
-        path, figures = place(fetched, job_id)
-        metrics = self._metrics(job_id, path, cid)
-        metrics_path = path.with_name(f"job-{job_id}-metrics.json")
-        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-        size = path.stat().st_size
-        return JobResult(job_id, cid, current.result_digest, path, size, figures, metrics_path, metrics)
+    def _fingerprint_of(self, path: Path, job_id: int, record: JobView) -> bytes:
+        """The fingerprint of a result file under the job's seed: the hash of its creation block."""
+        from neurolink.verification.fingerprint import fingerprint_file
+
+        if record.escalated:
+            created = next(self._logs(self.contracts.market, "JobCreated", jobId=job_id))
+            seed = bytes(created["blockHash"])
+        else:
+            seed = bytes(self.w3.eth.get_block(record.created_block)["hash"])
+        return fingerprint_file(path, seed)
 
     def _metrics(self, job_id: int, path: Path, cid: str) -> dict[str, Any]:
         from coordinator.jobmetrics import SlotTimes, Timeline, assemble

@@ -293,3 +293,60 @@ def test_a_k3_job_escrows_a_rerun_reserve_only_where_a_rerun_can_fill(
     assert _verification_of(client, job.job_id) == (VerificationMode.EXACT, 0, bytes(32), job.reserve)
     assert client.cancel(job.job_id) == job.payment + job.reserve
     assert _balance(client) == before
+
+
+def _result_file(path: Path, values: list[float]) -> Path:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    save_file({"output": np.asarray(values, dtype=np.float32)}, str(path))
+    return path
+
+
+def test_a_tolerant_result_whose_digest_lies_gives_way_to_a_member_whose_file_matches(
+    client: Client, tmp_path: Path
+) -> None:
+    """The adversary computes honestly (so its fingerprint joins the honest group and it is paid) but
+    reveals the digest of another real file, and holds slot 0, so its digest is the job's. The old
+    client checked only that the file hashed to that digest and handed the requester the wrong file."""
+    from neurolink.content import cid_to_digest
+    from neurolink.protocol.devnet import advance_time
+    from neurolink.verification.fingerprint import fingerprint_file
+
+    spec = _spec(replicas=3, verification=Verification(mode="tolerant", escalate=False))
+    job = client.submit(spec, SubmitOptions(payment=3 * 10**18))
+    contracts = client.contracts
+    record = read_job(contracts.market, job.job_id)
+    seed = bytes(client.w3.eth.get_block(record.created_block)["hash"])
+    honest = _result_file(tmp_path / "honest.safetensors", [1.0, 2.0, 3.0, 4.0])
+    other = _result_file(tmp_path / "other.safetensors", [9.0, 8.0, 7.0, 6.0])
+    digests = {p: cid_to_digest(client.store.put_file(p)) for p in (honest, other)}
+    fingerprint = fingerprint_file(honest, seed)
+    assert fingerprint_file(other, seed) != fingerprint
+
+    # Late in the claim window every provider is drawn for every slot: the liar takes slot 0.
+    advance_time(client.w3, record.claim_deadline - client.w3.eth.get_block("latest")["timestamp"] - 2)
+    liar, *fair = PROVIDERS
+    senders = {i: TxSender(client.w3, dev_account(i)) for i in PROVIDERS}
+    for slot, index in enumerate([liar, *fair]):
+        senders[index].transact(contracts.market.functions.claim(job.job_id, slot))
+    reveals = {i: (digests[other] if i == liar else digests[honest], new_salt()) for i in PROVIDERS}
+    scope = {"chain_id": client.w3.eth.chain_id, "market": contracts.market.address}
+    for index, sender in senders.items():
+        digest, salt = reveals[index]
+        c = commitment(job.job_id, sender.address, digest, salt, fingerprint=fingerprint, **scope)
+        sender.transact(contracts.market.functions.commit(job.job_id, c))
+    for index, sender in senders.items():
+        digest, salt = reveals[index]
+        sender.transact(contracts.market.functions.reveal(job.job_id, digest, fingerprint, salt))
+    final = client.wait(job.job_id, timeout=60)
+    assert final.phase is JobPhase.SETTLED
+    assert final.result_digest == "0x" + digests[other].hex(), "the liar's digest is the job's"
+
+    result = client.result(job.job_id, tmp_path / "out")
+    assert result.path.read_bytes() == honest.read_bytes()
+    assert result.digest == "0x" + digests[honest].hex()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"job-{job.job_id}-metrics.json",
+        f"job-{job.job_id}-result.safetensors",
+    ], "the refused file is not left behind"
