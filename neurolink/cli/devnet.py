@@ -20,7 +20,7 @@ def up(
     chain_id: int = typer.Option(31337, help="Chain id of the devnet."),
     providers: int = typer.Option(3, min=0, help="Provider nodes to run (each with one CPU device worker)."),
     faults: list[str] = typer.Option(
-        None, "--fault", help="INDEX=KIND: provider INDEX misbehaves (wrong-result, silent). Demos and tests."
+        None, "--fault", help="INDEX=KIND: provider INDEX misbehaves (wrong-result, silent, noise); demos."
     ),
     keeper: bool = typer.Option(True, "--keeper/--no-keeper", help="Run the keeper that settles due jobs."),
     explorer: bool = typer.Option(

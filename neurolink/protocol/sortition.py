@@ -109,20 +109,17 @@ def drawn_free_slots(market: "Contract", staking: "Contract", job_id: int, provi
 
 def draw_outlook(
     market: "Contract", staking: "Contract", job_id: int, provider: str
-) -> tuple[list[int], int | None]:
-    """The free slots `provider` is drawn for now, and the seconds until the draw next widens (see
-    Draw.widens_in; 1 while the job's seed block is not mined yet)."""
+) -> tuple[list[int], int | None, bool]:
+    """The free slots `provider` is drawn for now, the seconds until the draw next widens (see
+    Draw.widens_in; 1 while the job's seed block is not mined yet), and whether any slot of the
+    current round is free at all (none: the job filled, whatever the draw)."""
     job = read_job(market, job_id)
+    current = job.round_slots
+    free = [s.index for s in read_slots(market, job_id) if s.free and s.index in current]
     draw = read_draw(market, staking, job_id, provider, job)
     if draw is None:
-        return [], 1
-    current = job.round_slots
-    slots = [
-        s.index
-        for s in read_slots(market, job_id)
-        if s.free and s.index in current and draw.eligible(s.index, provider)
-    ]
-    return slots, draw.widens_in()
+        return [], 1, bool(free)
+    return [slot for slot in free if draw.eligible(slot, provider)], draw.widens_in(), bool(free)
 
 
 def claim_drawn_slot(sender: "TxSender", market: "Contract", staking: "Contract", job_id: int) -> int:

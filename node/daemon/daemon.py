@@ -33,10 +33,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The events that start, re-open (a slot given back) or end a job; everything in between the node reads
-# from the contract's views.
+# The events that start, fill (a slot taken), re-open (a slot given back) or end a job; everything in
+# between the node reads from the contract's views.
 WATCHED_EVENTS = (
     "JobCreated",
+    "JobClaimed",
     "JobAbandoned",
     "JobEscalated",
     "JobSettled",
@@ -374,6 +375,11 @@ class Daemon:
             return
         if event.job_id is None:
             return
+        if event.name == "JobClaimed":
+            # A slot was taken: a job this node waits on without reads may have filled, so the next
+            # round reads it again (and gives it up if so).
+            self._undrawn_until.pop(event.job_id, None)
+            return
         if event.name == "JobAbandoned":
             self._reopened(event.job_id, str(event.args["provider"]))
             return
@@ -579,12 +585,14 @@ class Daemon:
         job_id = chain_job.job_id
         # Stake-weighted sortition: claim only a slot this node is drawn for (computed off-chain, the
         # contract checks the same); none yet leaves the job queued while eligibility widens.
-        slots, widens_in = self.market.drawn_slots(job_id, self.me)
+        slots, widens_in, any_free = self.market.drawn_slots(job_id, self.me)
         if not slots:
-            # Nothing changes the draw before it widens, a slot is given back or the job escalates
-            # (those events clear this): until then the job costs no call per round.
-            wait = UNDRAWN_RECHECK_S if widens_in is None else min(widens_in, UNDRAWN_RECHECK_S)
-            self._undrawn_until[job_id] = now + wait
+            if any_free:
+                # Nothing changes the draw before it widens, a slot is given back or the job escalates
+                # (those events clear this): until then the job costs no call per round.
+                wait = UNDRAWN_RECHECK_S if widens_in is None else min(widens_in, UNDRAWN_RECHECK_S)
+                self._undrawn_until[job_id] = now + wait
+            # Else the job filled: the next round reads its phase and gives it up.
             row = self.ledger.job(job_id)
             if row is not None and row.reason != NOT_DRAWN:
                 self.ledger.update_job(job_id, reason=NOT_DRAWN)

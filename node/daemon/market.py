@@ -142,7 +142,7 @@ class Market:
     def device_class_of(self, account: str) -> bytes:
         return bytes(self.staking.functions.deviceClassOf(account).call())
 
-    def drawn_slots(self, job_id: int, provider: str) -> tuple[list[int], int | None]:
+    def drawn_slots(self, job_id: int, provider: str) -> tuple[list[int], int | None, bool]:
         """Free slots `provider` is drawn for now, computed off-chain, and the seconds until the draw
         next widens (see neurolink.protocol.sortition.draw_outlook)."""
         return draw_outlook(self.job_market, self.staking, job_id, provider)

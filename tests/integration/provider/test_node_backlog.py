@@ -40,7 +40,7 @@ def test_jobs_a_node_is_not_drawn_for_are_not_read_again_each_round(network: Net
     phases: list[int] = []
     real_draw, real_phase = daemon.market.drawn_slots, daemon.market.phase
 
-    def counted_draw(job_id: int, provider: str) -> tuple[list[int], int | None]:
+    def counted_draw(job_id: int, provider: str) -> tuple[list[int], int | None, bool]:
         draws.append(job_id)
         return real_draw(job_id, provider)
 
