@@ -547,8 +547,12 @@ class Client:
             raise ResultUnavailableError(
                 f"job {job_id} is {current.phase.name.lower()}, not settled: no result"
             )
+        from neurolink.protocol.views import read_fingerprint_seed
+        from neurolink.verification.fingerprint import fingerprint_file
+
         out_dir.mkdir(parents=True, exist_ok=True)
         refused: list[str] = []
+        seed: bytes | None = None
         for digest, fingerprint in self._result_candidates(job_id, current):
             try:
                 cid, fetched = self._fetch_result(job_id, digest, out_dir)
@@ -556,11 +560,15 @@ class Client:
                 refused.append(str(exc))
                 continue
             path, figures = place(fetched, job_id)
-            if fingerprint is not None and self._fingerprint_of(path, job_id, current.record) != fingerprint:
-                path.unlink()
-                refused.append(f"job {job_id}: {cid} does not have the fingerprint its provider revealed")
-                continue
-            metrics = self._metrics(job_id, path, cid)
+            if fingerprint is not None:
+                if seed is None:
+                    market, first = self.contracts.market, self.deployment.deploy_block
+                    seed = read_fingerprint_seed(market, job_id, current.record, first)
+                if fingerprint_file(path, seed) != fingerprint:
+                    path.unlink()
+                    refused.append(f"job {job_id}: {cid} does not have the fingerprint its provider revealed")
+                    continue
+            metrics = self._metrics(job_id, path, cid, current.record)
             metrics_path = path.with_name(f"job-{job_id}-metrics.json")
             metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
             size = path.stat().st_size
@@ -604,18 +612,7 @@ class Client:
             raise ResultUnavailableError(why) from exc
         return cid, fetched
 
-    def _fingerprint_of(self, path: Path, job_id: int, record: JobView) -> bytes:
-        """The fingerprint of a result file under the job's seed: the hash of its creation block."""
-        from neurolink.verification.fingerprint import fingerprint_file
-
-        if record.escalated:
-            created = next(self._logs(self.contracts.market, "JobCreated", jobId=job_id))
-            seed = bytes(created["blockHash"])
-        else:
-            seed = bytes(self.w3.eth.get_block(record.created_block)["hash"])
-        return fingerprint_file(path, seed)
-
-    def _metrics(self, job_id: int, path: Path, cid: str) -> dict[str, Any]:
+    def _metrics(self, job_id: int, path: Path, cid: str, record: JobView) -> dict[str, Any]:
         from coordinator.jobmetrics import SlotTimes, Timeline, assemble
         from coordinator.resultfile import read_json, verified_metrics
 
@@ -623,7 +620,6 @@ class Client:
         parsed = read_json(path)
         verified = parsed if isinstance(parsed, dict) else verified_metrics(path)
         result = {"file": path.name, "cid": cid}
-        record = self._record(job_id)
         # getJob names the creation block until a re-run is drawn; only then is the whole history read.
         first = record.created_block if record.created_block and not record.escalated else None
         created = next(self._logs(market, "JobCreated", first, jobId=job_id), None)

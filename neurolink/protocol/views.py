@@ -139,3 +139,30 @@ def read_job(market: "Contract", job_id: int) -> JobView:
 def read_phase(market: "Contract", job_id: int) -> JobPhase:
     """Where the job stands now."""
     return JobPhase(market.functions.phaseOf(job_id).call())
+
+
+def read_fingerprint_seed(market: "Contract", job_id: int, job: JobView, first_block: int = 0) -> bytes:
+    """The seed of the job's result fingerprints: the hash of the block that created it (nobody knew it
+    when the job was created, so no requester can craft inputs against the projection). Until a re-run
+    is drawn that is getJob's block; after, the JobCreated log is looked up, walking back from the
+    re-run's block (the only bound known) in ranges public RPCs accept, newest first (a re-run follows
+    its job closely), down to `first_block` (the deployment's; LookupError below it)."""
+    from eth_utils.abi import event_abi_to_log_topic
+
+    from neurolink.chain.watcher import MAX_RANGE
+
+    w3 = market.w3
+    if not job.escalated:
+        return bytes(w3.eth.get_block(job.created_block)["hash"])
+    abi = next(e for e in market.abi if e.get("type") == "event" and e.get("name") == "JobCreated")
+    topics = ["0x" + event_abi_to_log_topic(abi).hex(), "0x" + job_id.to_bytes(32, "big").hex()]  # type: ignore[arg-type]
+    end = job.created_block
+    while end >= first_block:
+        start = max(first_block, end - MAX_RANGE + 1)
+        logs = w3.eth.get_logs(
+            {"address": market.address, "fromBlock": start, "toBlock": end, "topics": topics}
+        )
+        if logs:
+            return bytes(logs[0]["blockHash"])
+        end = start - 1
+    raise LookupError(f"job {job_id} has no JobCreated event since block {first_block}")

@@ -5,7 +5,14 @@ from typing import TYPE_CHECKING
 
 from neurolink.protocol.contracts import Contracts
 from neurolink.protocol.sortition import draw_outlook
-from neurolink.protocol.views import JobPhase, JobView, Verification, read_job, read_phase
+from neurolink.protocol.views import (
+    JobPhase,
+    JobView,
+    Verification,
+    read_fingerprint_seed,
+    read_job,
+    read_phase,
+)
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -104,47 +111,22 @@ class Market:
         ]
 
     def fingerprint_seed(self, job: ChainJob) -> bytes:
-        """The seed of the job's result fingerprints: the hash of the block that created it (nobody knew
-        it when the job was created, so no requester can craft inputs against the projection). Until a
-        re-run is drawn that is getJob's block; after, the JobCreated log is looked up."""
-        from eth_utils.abi import event_abi_to_log_topic
-
-        from neurolink.chain.watcher import MAX_RANGE
-
+        """The seed of the job's result fingerprints (neurolink.protocol.views.read_fingerprint_seed);
+        a looked-up JobCreated is remembered."""
         if not job.escalated:
-            return bytes(self.w3.eth.get_block(job.created_block)["hash"])
-        if job.job_id in self._seeds:
-            return self._seeds[job.job_id]
-        abi = next(
-            e for e in self.job_market.abi if e.get("type") == "event" and e.get("name") == "JobCreated"
-        )
-        topic = "0x" + event_abi_to_log_topic(abi).hex()  # type: ignore[arg-type]
-        job_topic = "0x" + job.job_id.to_bytes(32, "big").hex()
-        # The creation block is before the re-run's seed block, the only bound known here: walk back
-        # from it in ranges public RPCs accept, newest first (a re-run follows its job closely).
-        end = job.created_block
-        while end >= self.first_block:
-            start = max(self.first_block, end - MAX_RANGE + 1)
-            logs = self.w3.eth.get_logs(
-                {
-                    "address": self.job_market.address,
-                    "fromBlock": start,
-                    "toBlock": end,
-                    "topics": [topic, job_topic],
-                }
+            return read_fingerprint_seed(self.job_market, job.job_id, job)
+        if job.job_id not in self._seeds:
+            self._seeds[job.job_id] = read_fingerprint_seed(
+                self.job_market, job.job_id, job, self.first_block
             )
-            if logs:
-                seed = self._seeds[job.job_id] = bytes(logs[0]["blockHash"])
-                return seed
-            end = start - 1
-        raise LookupError(f"job {job.job_id} has no JobCreated event since block {self.first_block}")
+        return self._seeds[job.job_id]
 
     def device_class_of(self, account: str) -> bytes:
         return bytes(self.staking.functions.deviceClassOf(account).call())
 
     def drawn_slots(self, job_id: int, provider: str) -> tuple[list[int], int | None, bool]:
-        """Free slots `provider` is drawn for now, computed off-chain, and the seconds until the draw
-        next widens (see neurolink.protocol.sortition.draw_outlook)."""
+        """Free slots `provider` is drawn for now, computed off-chain, the seconds until the draw next
+        widens, and whether any slot is free (see neurolink.protocol.sortition.draw_outlook)."""
         return draw_outlook(self.job_market, self.staking, job_id, provider)
 
     def chain_id(self) -> int:
