@@ -216,6 +216,8 @@ def test_a_tx_mined_between_the_receipt_read_and_the_nonce_read_is_mined_not_dro
     token = contract_at(w3, "NeuroToken", address)
     submitter = Submitter(w3, dev_account(9), Ledger(tmp_path / "ledger.sqlite"))
     sent = submitter.send(token.functions.faucet(), action="faucet", job_id=1)
+    # `send` returns once the node has the tx; anvil mines it a moment later.
+    w3.eth.wait_for_transaction_receipt(sent.tx_hash)  # type: ignore[arg-type]
     real_receipt = submitter.sender.receipt
     reads: list[str] = []
 
